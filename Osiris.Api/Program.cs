@@ -1,0 +1,15 @@
+using Osiris.Shared.Storage;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddRedisClient("redis");
+builder.AddOsirisStorage();
+
+var app = builder.Build();
+
+await app.Services.MigrateOsirisDatabaseAsync();
+
+app.MapDefaultEndpoints();
+
+app.Run();

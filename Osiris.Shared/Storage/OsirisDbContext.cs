@@ -1,0 +1,86 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Osiris.Shared.Storage;
+
+/// <summary>
+/// The OSIRIS model. Two provider-specific subclasses carry one migration set each
+/// (<see cref="PostgresOsirisDbContext"/>, <see cref="SqliteOsirisDbContext"/>); code uses this base type.
+/// </summary>
+public abstract class OsirisDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
+    public DbSet<MessageRecord> Messages => Set<MessageRecord>();
+    public DbSet<ArtifactRecord> Artifacts => Set<ArtifactRecord>();
+    public DbSet<EventRecord> Events => Set<EventRecord>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<TaskRecord>(task =>
+        {
+            task.ToTable("tasks");
+            task.Property(t => t.Title).HasMaxLength(200);
+            task.Property(t => t.Source).HasMaxLength(20);
+            task.Property(t => t.Status).HasMaxLength(32);
+            task.Property(t => t.Brain).HasMaxLength(32);
+            task.Property(t => t.Model).HasMaxLength(100);
+            task.Property(t => t.ExternalId).HasMaxLength(300);
+            task.Property(t => t.CostUsd).HasPrecision(18, 6);
+            task.HasIndex(t => new { t.Status, t.CreatedAt });
+            task.HasIndex(t => t.CreatedAt);
+        });
+
+        modelBuilder.Entity<MessageRecord>(message =>
+        {
+            message.ToTable("messages");
+            message.Property(m => m.Role).HasMaxLength(16);
+            message.Property(m => m.Kind).HasMaxLength(16);
+            message.Property(m => m.Model).HasMaxLength(100);
+            message.HasIndex(m => new { m.TaskId, m.CreatedAt });
+        });
+
+        modelBuilder.Entity<ArtifactRecord>(artifact =>
+        {
+            artifact.ToTable("artifacts");
+            artifact.Property(a => a.Path).HasMaxLength(1024);
+            artifact.HasIndex(a => new { a.TaskId, a.Path, a.Version }).IsUnique();
+        });
+
+        modelBuilder.Entity<EventRecord>(e =>
+        {
+            e.ToTable("events");
+            e.Property(x => x.Type).HasMaxLength(32);
+            e.HasIndex(x => new { x.TaskId, x.Id });
+            e.HasIndex(x => x.Timestamp);
+        });
+
+        ConfigureProvider(modelBuilder);
+    }
+
+    protected virtual void ConfigureProvider(ModelBuilder modelBuilder)
+    {
+    }
+}
+
+public sealed class PostgresOsirisDbContext(DbContextOptions<PostgresOsirisDbContext> options) : OsirisDbContext(options)
+{
+    // Payloads stay text (not jsonb) so a replayed event is byte-for-byte the event first sent live.
+}
+
+public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext> options) : OsirisDbContext(options)
+{
+    protected override void ConfigureProvider(ModelBuilder modelBuilder)
+    {
+        // SQLite cannot order or compare DateTimeOffset; store UTC ticks so ordering and retention queries run in SQL.
+        var converter = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties().Where(p => p.ClrType == typeof(DateTimeOffset)))
+            {
+                property.SetValueConverter(converter);
+            }
+        }
+        // AUTOINCREMENT: event ids are never reused, even after the newest event is deleted.
+        modelBuilder.Entity<EventRecord>().Property(e => e.Id).HasAnnotation("Sqlite:Autoincrement", true);
+        modelBuilder.Entity<ArtifactRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
+    }
+}

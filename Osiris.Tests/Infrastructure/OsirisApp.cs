@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Osiris.Tests.Infrastructure;
+
+/// <summary>The whole OSIRIS app, started through its AppHost on random ports with a temporary data folder.</summary>
+public sealed class OsirisApp : IAsyncDisposable
+{
+    public static readonly string[] Services = ["api", "agent", "mcpserver", "web"];
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    private OsirisApp(DistributedApplication app, string dataDir, TimeSpan startup)
+    {
+        App = app;
+        DataDir = dataDir;
+        Startup = startup;
+    }
+
+    public DistributedApplication App { get; }
+    public string DataDir { get; }
+    public TimeSpan Startup { get; }
+
+    public static async Task<OsirisApp> StartAsync(string mode, params string[] extraArgs)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("osiris-test-").FullName;
+        var stopwatch = Stopwatch.StartNew();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
+            [$"--Osiris:Infrastructure={mode}", $"--Osiris:DataDir={dataDir}", .. extraArgs]);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+
+        var app = await builder.BuildAsync();
+        using var cts = new CancellationTokenSource(StartTimeout);
+        await app.StartAsync(cts.Token);
+        foreach (var service in Services)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cts.Token);
+        }
+        return new OsirisApp(app, dataDir, stopwatch.Elapsed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A server may still be flushing; the OS cleans the temp folder.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
