@@ -1,15 +1,30 @@
+using Osiris.Api;
+using Osiris.Api.Stream;
+using Osiris.Api.Tasks;
 using Osiris.Shared.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.AddOsirisStorage();
+builder.AddApiServices();
 
 var app = builder.Build();
 
 await app.Services.MigrateOsirisDatabaseAsync();
 
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // Unreadable bodies and parameters are the client's fault: 400, not 500.
+    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
+app.UseStatusCodePages();
+
+app.MapOpenApi();
 app.MapDefaultEndpoints();
+app.MapTasksApi();
+app.MapStreamApi();
 
 app.Run();
+
+/// <summary>Visible to WebApplicationFactory in tests and benchmarks.</summary>
+public partial class Program;

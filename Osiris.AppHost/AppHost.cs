@@ -5,8 +5,12 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 var infrastructure = builder.AddOsirisInfrastructure();
 
+// Generated on first run and kept in the AppHost's user secrets unless the user sets Parameters:api-key.
+var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+
 var api = builder.AddProject<Projects.Osiris_Api>("api")
     .WithInfrastructure(infrastructure)
+    .WithEnvironment("Osiris__ApiKey", apiKey)
     .WithOsirisDefaults();
 
 var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
@@ -14,6 +18,7 @@ var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
 
 builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")
+    .WithEnvironment("Osiris__ApiKey", apiKey)
     .WithOsirisDefaults()
     .WithInfrastructure(infrastructure)
     .WithReference(api).WaitFor(api)
@@ -21,6 +26,7 @@ builder.AddProject<Projects.Osiris_Agent>("agent")
 
 builder.AddProject<Projects.Osiris_Web>("web")
     .WithExternalHttpEndpoints()
+    .WithEnvironment("Osiris__ApiKey", apiKey)
     .WithOsirisDefaults()
     .WithReference(api).WaitFor(api);
 

@@ -8,8 +8,8 @@ public sealed class TaskRecord
     public required string Source { get; set; }
     public string? ExternalId { get; set; }
     public required string Status { get; set; }
-    public required string Brain { get; set; }
-    public required string Model { get; set; }
+    public string? Brain { get; set; }
+    public string? Model { get; set; }
     public bool RequireApproval { get; set; }
     public long Tokens { get; set; }
     public decimal CostUsd { get; set; }

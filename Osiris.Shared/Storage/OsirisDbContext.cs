@@ -70,8 +70,10 @@ public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext
 {
     protected override void ConfigureProvider(ModelBuilder modelBuilder)
     {
-        // SQLite cannot order or compare DateTimeOffset; store UTC ticks so ordering and retention queries run in SQL.
-        var converter = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.DateTimeOffsetToBinaryConverter();
+        // SQLite cannot order or compare DateTimeOffset; store exact UTC ticks so ordering and retention run in SQL
+        // (EF's DateTimeOffsetToBinaryConverter would round to 0.1 ms, and a value read back would differ).
+        var converter = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+            v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
         foreach (var entity in modelBuilder.Model.GetEntityTypes())
         {
             foreach (var property in entity.GetProperties().Where(p => p.ClrType == typeof(DateTimeOffset)))

@@ -135,7 +135,6 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<string>("Brain")
-                        .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
@@ -155,7 +154,6 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasColumnType("character varying(300)");
 
                     b.Property<string>("Model")
-                        .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 

@@ -128,7 +128,6 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Brain")
-                        .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
@@ -148,7 +147,6 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Model")
-                        .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 

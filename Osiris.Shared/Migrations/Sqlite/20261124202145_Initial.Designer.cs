@@ -11,7 +11,7 @@ using Osiris.Shared.Storage;
 namespace Osiris.Shared.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteOsirisDbContext))]
-    [Migration("20261124201010_Initial")]
+    [Migration("20261124202145_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -131,7 +131,6 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Brain")
-                        .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
@@ -151,7 +150,6 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Model")
-                        .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 

@@ -12,7 +12,7 @@ using Osiris.Shared.Storage;
 namespace Osiris.Shared.Migrations.Postgres
 {
     [DbContext(typeof(PostgresOsirisDbContext))]
-    [Migration("20261124201006_Initial")]
+    [Migration("20261124202139_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -138,7 +138,6 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.Property<string>("Brain")
-                        .IsRequired()
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
@@ -158,7 +157,6 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasColumnType("character varying(300)");
 
                     b.Property<string>("Model")
-                        .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 

@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Osiris.Api.Security;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Api.Stream;
+
+/// <summary>
+/// <c>GET /api/v1/stream</c>: every event, live, as Server-Sent Events. Frames are written with
+/// <see cref="SseFormatter"/>; the <c>retry:</c> hint and <c>: ping</c> comments, which it cannot express, are
+/// written between frames, when the formatter has flushed everything it had.
+/// </summary>
+public static class StreamApi
+{
+    private static readonly byte[] Ping = ": ping\n\n"u8.ToArray();
+
+    public static RouteGroupBuilder MapStreamApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Stream");
+        group.MapGet("/stream", StreamEvents)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesValidationProblem();
+        return group;
+    }
+
+    public static async Task<IResult> StreamEvents(
+        HttpContext http,
+        EventHub hub,
+        OsirisDbContext db,
+        IOptions<StreamOptions> options,
+        [FromQuery(Name = "taskId")] Guid[]? taskIds,
+        [FromQuery] string? types,
+        [FromQuery] string? lastEventId,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader)
+    {
+        var resumeText = string.IsNullOrWhiteSpace(lastEventIdHeader) ? lastEventId : lastEventIdHeader;
+        long? resumeAfter = null;
+        if (!string.IsNullOrWhiteSpace(resumeText))
+        {
+            if (!long.TryParse(resumeText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["Last-Event-ID"] = [$"'{resumeText}' is not an event id; send a non-negative integer (0 replays from the start)."],
+                });
+            }
+            resumeAfter = parsed;
+        }
+
+        var typeSet = types?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var unknown = typeSet?.Where(t => !EventTypes.All.Contains(t)).ToList() ?? [];
+        if (unknown.Count > 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["types"] = [$"Unknown event type {string.Join(", ", unknown)}. Allowed: {string.Join(", ", EventTypes.All)}."],
+            });
+        }
+        var filter = new EventFilter(taskIds is { Length: > 0 } ? taskIds.ToHashSet() : null, typeSet is { Count: > 0 } ? typeSet : null);
+
+        await hub.Ready.WaitAsync(http.RequestAborted);
+        using var subscription = hub.Subscribe(filter);
+
+        http.Features.GetRequiredFeature<IHttpResponseBodyFeature>().DisableBuffering();
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        await http.Response.StartAsync(http.RequestAborted);
+        await http.Response.Body.WriteAsync(Encoding.ASCII.GetBytes($"retry: {options.Value.RetryMilliseconds}\n\n"), http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+
+        try
+        {
+            await SseFormatter.WriteAsync(
+                Frames(http, db, subscription, resumeAfter, options.Value, http.RequestAborted),
+                http.Response.Body,
+                static (item, writer) => writer.Write(item.Data.Json),
+                http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        return Results.Empty;
+    }
+
+    private static async IAsyncEnumerable<SseItem<DispatchedEvent>> Frames(
+        HttpContext http, OsirisDbContext db, StreamSubscription subscription, long? resumeAfter, StreamOptions options,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var lastSent = resumeAfter ?? 0;
+        if (resumeAfter is long after)
+        {
+            await foreach (var replayed in Replay(db, subscription.Filter, after, ct))
+            {
+                lastSent = replayed.Event.Id;
+                yield return Frame(replayed);
+            }
+        }
+
+        var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
+        var reader = subscription.Reader;
+        while (true)
+        {
+            if (!reader.TryRead(out var next))
+            {
+                bool more;
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    idle.CancelAfter(heartbeat);
+                    try
+                    {
+                        more = await reader.WaitToReadAsync(idle.Token);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        // Idle for a whole heartbeat period: the formatter has flushed its last frame, so a comment fits here.
+                        more = true;
+                        await http.Response.Body.WriteAsync(Ping, ct);
+                        await http.Response.Body.FlushAsync(ct);
+                    }
+                }
+                if (!more)
+                {
+                    // Completed: this client fell too far behind, or the replica is stopping. It resumes by Last-Event-ID.
+                    yield break;
+                }
+                continue;
+            }
+
+            if (next.Event.Id <= lastSent)
+            {
+                continue; // already replayed from the log
+            }
+            lastSent = next.Event.Id;
+
+            using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.sse_write", ActivityKind.Producer, next.Parent);
+            activity?.SetTag("osiris.event.id", next.Event.Id);
+            activity?.SetTag("osiris.event.type", next.Event.Type);
+            yield return Frame(next);
+            // The formatter asks for the next frame only after writing and flushing this one.
+            var latency = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - next.PublishedAtTicks).TotalMilliseconds;
+            OsirisTelemetry.DeliveryLatency.Record(latency, new KeyValuePair<string, object?>("osiris.event.type", next.Event.Type));
+        }
+    }
+
+    private static async IAsyncEnumerable<DispatchedEvent> Replay(OsirisDbContext db, EventFilter filter, long after,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        const int page = 500;
+        var cursor = after;
+        while (true)
+        {
+            var query = db.Events.AsNoTracking().Where(e => e.Id > cursor);
+            if (filter.TaskIds is { } taskIds)
+            {
+                var ids = taskIds.Select(id => (Guid?)id).ToList();
+                query = query.Where(e => ids.Contains(e.TaskId));
+            }
+            if (filter.Types is { } types)
+            {
+                var list = types.ToList();
+                query = query.Where(e => list.Contains(e.Type));
+            }
+            var records = await query.OrderBy(e => e.Id).Take(page).ToListAsync(ct);
+            foreach (var record in records)
+            {
+                var e = EventPublisher.ToEvent(record);
+                yield return new DispatchedEvent(e, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, OsirisJson.Options),
+                    record.Timestamp.UtcTicks, default);
+                cursor = record.Id;
+            }
+            if (records.Count < page)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private static SseItem<DispatchedEvent> Frame(DispatchedEvent e) =>
+        new(e, e.Event.Type) { EventId = e.Event.Id.ToString(CultureInfo.InvariantCulture) };
+}

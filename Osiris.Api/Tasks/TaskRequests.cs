@@ -1,0 +1,48 @@
+using Osiris.Shared.Contracts;
+
+namespace Osiris.Api.Tasks;
+
+public sealed record CreateTaskRequest(string? Title, string? Description, string? Brain, string? Model, bool? RequireApproval, string? Source)
+{
+    public const int MaxTitleLength = 200;
+
+    public Dictionary<string, string[]> Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(Title))
+        {
+            errors["title"] = ["A title is required."];
+        }
+        else if (Title.Length > MaxTitleLength)
+        {
+            errors["title"] = [$"The title has {Title.Length} characters; at most {MaxTitleLength} are allowed."];
+        }
+        if (Description is null)
+        {
+            errors["description"] = ["A description is required (it may be empty)."];
+        }
+        if (Brain is not null && !Brains.All.Contains(Brain))
+        {
+            errors["brain"] = [$"Unknown brain '{Brain}'. Allowed: {string.Join(", ", Brains.All)}."];
+        }
+        if (Model is not null && (Model.Length is 0 or > 100))
+        {
+            errors["model"] = ["The model name must have 1 to 100 characters."];
+        }
+        if (Source is not null && Source is not (TaskSources.Api or TaskSources.Ui))
+        {
+            errors["source"] = [$"Source must be '{TaskSources.Api}' or '{TaskSources.Ui}'; other channels have their own webhooks."];
+        }
+        return errors;
+    }
+}
+
+public sealed record PostMessageRequest(string? Text)
+{
+    public const int MaxLength = 20_000;
+
+    public Dictionary<string, string[]> Validate() =>
+        string.IsNullOrWhiteSpace(Text) ? new() { ["text"] = ["The message text is required."] }
+        : Text.Length > MaxLength ? new() { ["text"] = [$"The message has {Text.Length} characters; at most {MaxLength} are allowed."] }
+        : [];
+}

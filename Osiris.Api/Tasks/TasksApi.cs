@@ -1,0 +1,149 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Osiris.Api.Security;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Api.Tasks;
+
+public static class TasksApi
+{
+    public const string LastEventIdHeader = "X-Last-Event-Id";
+
+    public static RouteGroupBuilder MapTasksApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().WithTags("Tasks");
+
+        group.MapPost("/", CreateTask);
+        group.MapGet("/", ListTasks);
+        group.MapGet("/{id:guid}", GetTask);
+        group.MapGet("/{id:guid}/events", GetTaskEvents);
+        group.MapPost("/{id:guid}/messages", PostMessage);
+        group.MapPost("/{id:guid}/cancel", CancelTask);
+
+        return group;
+    }
+
+    public static async Task<Results<Created<TaskDto>, ValidationProblem>> CreateTask(
+        CreateTaskRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        var errors = request.Validate();
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var task = await TaskIntake.CreateAsync(db, publisher, time, new NewTask(
+            request.Title!.Trim(), request.Description!, request.Source ?? TaskSources.Api,
+            request.Brain, request.Model, request.RequireApproval ?? false), ct);
+        return TypedResults.Created($"/api/v1/tasks/{task.Id}", task);
+    }
+
+    public static async Task<Results<Ok<TaskPage>, ValidationProblem>> ListTasks(
+        HttpContext http, OsirisDbContext db, string? status, int? page, int? pageSize, CancellationToken ct)
+    {
+        var statuses = status?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var unknown = statuses.Where(s => !TaskStatuses.All.Contains(s)).ToList();
+        if (unknown.Count > 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["status"] = [$"Unknown status {string.Join(", ", unknown)}. Allowed: {string.Join(", ", TaskStatuses.All)}."],
+            });
+        }
+        if (page is < 1 || pageSize is < 1 or > 200)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["page"] = ["page starts at 1; pageSize is 1 to 200."],
+            });
+        }
+
+        // The newest event id is read before the tasks: a client that subscribes from it may see an event twice
+        // (already reflected in the list), never miss one.
+        var lastEventId = await db.Events.MaxAsync(e => (long?)e.Id, ct) ?? 0;
+        http.Response.Headers[LastEventIdHeader] = lastEventId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var query = db.Tasks.AsNoTracking();
+        if (statuses.Length > 0)
+        {
+            query = query.Where(t => statuses.Contains(t.Status));
+        }
+        int p = page ?? 1, size = pageSize ?? 50;
+        var total = await query.CountAsync(ct);
+        var items = await query.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id)
+            .Skip((p - 1) * size).Take(size).ToListAsync(ct);
+        return TypedResults.Ok(new TaskPage(items.Select(TaskDto.From).ToList(), total, p, size));
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> GetTask(Guid id, OsirisDbContext db, CancellationToken ct)
+    {
+        var task = await db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, ct);
+        return task is null ? TaskNotFound(id) : TypedResults.Ok(TaskDto.From(task));
+    }
+
+    public static async Task<Results<Ok<List<OsirisEvent>>, ProblemHttpResult>> GetTaskEvents(
+        Guid id, OsirisDbContext db, long? after, int? limit, CancellationToken ct)
+    {
+        if (!await db.Tasks.AnyAsync(t => t.Id == id, ct))
+        {
+            return TaskNotFound(id);
+        }
+        var take = Math.Clamp(limit ?? 1000, 1, 5000);
+        var records = await db.Events.AsNoTracking()
+            .Where(e => e.TaskId == id && e.Id > (after ?? 0))
+            .OrderBy(e => e.Id).Take(take).ToListAsync(ct);
+        return TypedResults.Ok(records.Select(EventPublisher.ToEvent).ToList());
+    }
+
+    public static async Task<Results<Accepted<NewMessagePayload>, ValidationProblem, ProblemHttpResult>> PostMessage(
+        Guid id, PostMessageRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        var errors = request.Validate();
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
+        if (task is null)
+        {
+            return TaskNotFound(id);
+        }
+        if (!TaskStatuses.IsOpen(task.Status))
+        {
+            return TaskClosed(task);
+        }
+
+        var message = await TaskIntake.AddPersonMessageAsync(db, publisher, time, task, request.Text!, ct);
+        return TypedResults.Accepted($"/api/v1/tasks/{id}/events", message);
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> CancelTask(
+        Guid id, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
+        if (task is null)
+        {
+            return TaskNotFound(id);
+        }
+        if (!TaskStatuses.IsOpen(task.Status))
+        {
+            return TaskClosed(task);
+        }
+
+        task.Status = TaskStatuses.Cancelled;
+        task.UpdatedAt = time.UtcNow();
+        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
+            new TaskUpdatePayload(task.Status, 0, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+        return TypedResults.Ok(TaskDto.From(task));
+    }
+
+    private static ProblemHttpResult TaskNotFound(Guid id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+
+    private static ProblemHttpResult TaskClosed(TaskRecord task) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is closed",
+            detail: $"Task {task.Id} is {task.Status}; only queued, running or awaiting_approval tasks accept this.");
+}

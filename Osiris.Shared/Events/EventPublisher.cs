@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Storage;
+using StackExchange.Redis;
+
+namespace Osiris.Shared.Events;
+
+/// <summary>What a publisher wants to say; the log gives it an id and a timestamp.</summary>
+public sealed record EventDraft(string Type, Guid? TaskId, object Payload);
+
+/// <summary>
+/// Appends events to the log and fans them out over Redis pub/sub.
+/// Ids become visible in order: on PostgreSQL every append takes one transaction-scoped advisory lock before the
+/// identity value is drawn, so commits happen in id order; SQLite has a single writer, which gives the same.
+/// Pending entity changes on the same context are saved in the same transaction (a task and its task_created).
+/// </summary>
+public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider time, ILogger<EventPublisher> logger)
+{
+    public const string Channel = "osiris:events";
+    private const long AppendLockKey = 0x05_1215_0001;
+
+    public async Task<OsirisEvent> PublishAsync(OsirisDbContext db, string type, Guid? taskId, object payload, CancellationToken cancellationToken = default) =>
+        (await PublishAsync(db, [new EventDraft(type, taskId, payload)], cancellationToken))[0];
+
+    public async Task<IReadOnlyList<OsirisEvent>> PublishAsync(OsirisDbContext db, IReadOnlyList<EventDraft> drafts, CancellationToken cancellationToken = default)
+    {
+        using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.publish", ActivityKind.Producer);
+        var now = time.UtcNow();
+        var records = drafts.Select(d => new EventRecord
+        {
+            Type = d.Type,
+            TaskId = d.TaskId,
+            Timestamp = now,
+            Payload = JsonSerializer.Serialize(d.Payload, d.Payload.GetType(), OsirisJson.Options),
+        }).ToList();
+
+        var ownTransaction = db.Database.CurrentTransaction is null;
+        await using (var transaction = ownTransaction ? await db.Database.BeginTransactionAsync(cancellationToken) : null)
+        {
+            if (db is PostgresOsirisDbContext)
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AppendLockKey})", cancellationToken);
+            }
+            db.Events.AddRange(records);
+            await db.SaveChangesAsync(cancellationToken);
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+        }
+
+        var events = records.Select(ToEvent).ToList();
+        activity?.SetTag("osiris.event.id", events[^1].Id);
+        activity?.SetTag("osiris.event.type", events[^1].Type);
+        activity?.SetTag("osiris.event.count", events.Count);
+
+        var traceParent = activity?.Id;
+        var publishedAt = time.GetUtcNow().UtcTicks;
+        var subscriber = redis.GetSubscriber();
+        foreach (var e in events)
+        {
+            var envelope = JsonSerializer.SerializeToUtf8Bytes(new EventEnvelope(e, traceParent, publishedAt), OsirisJson.Options);
+            try
+            {
+                // Fire and forget: the log already holds the event, and every API replica fills gaps from it.
+                await subscriber.PublishAsync(RedisChannel.Literal(Channel), envelope, CommandFlags.FireAndForget);
+            }
+            catch (RedisException ex)
+            {
+                logger.LogWarning(ex, "Event {EventId} is stored but could not be fanned out; replicas will fill the gap from the log", e.Id);
+            }
+        }
+        return events;
+    }
+
+    public static OsirisEvent ToEvent(EventRecord record)
+    {
+        using var payload = JsonDocument.Parse(record.Payload);
+        return new OsirisEvent(record.Id, record.Type, record.TaskId, record.Timestamp, payload.RootElement.Clone());
+    }
+
+}
+
+/// <summary>What travels over Redis: the event, the publisher's trace context and the publish time (UTC ticks).</summary>
+public sealed record EventEnvelope(OsirisEvent Event, string? TraceParent, long PublishedAt);
