@@ -1,0 +1,63 @@
+using ModelContextProtocol.AspNetCore;
+using Osiris.McpServer.Security;
+using Osiris.McpServer.Workspaces;
+
+namespace Osiris.McpServer.Hosting;
+
+/// <summary>Streamable HTTP at /mcp: one stateful session per client, each fixed to one workspace at <c>initialize</c>.</summary>
+public static class HttpTransport
+{
+    public const string DefaultUrl = "http://127.0.0.1:5172";
+
+    public static WebApplicationBuilder AddOsirisMcpHttp(this WebApplicationBuilder builder)
+    {
+        // Loopback unless told otherwise (the launch profile and the AppHost set their own loopback URL).
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"])
+            && string.IsNullOrEmpty(builder.Configuration["https_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.AddOsirisMcpServer().WithHttpTransport(http =>
+        {
+            http.SessionMode = HttpServerSessionMode.Stateful;
+            http.ConfigureSessionOptions = (context, options, _) =>
+            {
+                var provisioner = context.RequestServices.GetRequiredService<WorkspaceProvisioner>();
+                if (provisioner.FixedRoot is null)
+                {
+                    // The gatekeeper has checked the header; the root is fixed here, for the whole session.
+                    var root = provisioner.ForTask(Guid.Parse(context.Request.Headers[McpGatekeeper.TaskHeader].ToString()));
+                    options.Filters.Request.CallToolFilters.Add(next => (request, cancellationToken) =>
+                    {
+                        request.Services!.GetRequiredService<Workspace>().Root = root;
+                        return next(request, cancellationToken);
+                    });
+                }
+                return Task.CompletedTask;
+            };
+        });
+        return builder;
+    }
+
+    public static WebApplication MapOsirisMcp(this WebApplication app)
+    {
+        var security = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<McpSecurityOptions>>().Value;
+        var urls = app.Configuration["urls"] ?? DefaultUrl;
+        if (security.NoAuth && urls.Split(';').Any(u => !IsLoopbackUrl(u)))
+        {
+            throw new InvalidOperationException($"--no-auth is allowed only on loopback addresses, not on '{urls}'.");
+        }
+        if (!security.NoAuth && string.IsNullOrEmpty(security.Token))
+        {
+            app.Logger.LogWarning("Osiris:McpToken is not set: every /mcp request will be refused with 401.");
+        }
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/mcp"), branch => branch.UseMiddleware<McpGatekeeper>());
+        app.MapMcp("/mcp");
+        return app;
+    }
+
+    private static bool IsLoopbackUrl(string url) =>
+        Uri.TryCreate(url.Replace("*", "wildcard").Replace("+", "wildcard"), UriKind.Absolute, out var uri)
+        && (uri.IsLoopback || uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase));
+}

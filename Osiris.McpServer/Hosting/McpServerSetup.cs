@@ -1,0 +1,41 @@
+using ModelContextProtocol.Protocol;
+using Osiris.McpServer.Knowledge;
+using Osiris.McpServer.Sandbox;
+using Osiris.McpServer.Security;
+using Osiris.McpServer.Tools;
+using Osiris.McpServer.Workspaces;
+
+namespace Osiris.McpServer.Hosting;
+
+/// <summary>The services both transports share: options, workspaces, sandbox, knowledge base and the five tools.</summary>
+public static class McpServerSetup
+{
+    public static IMcpServerBuilder AddOsirisMcpServer(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WorkspaceOptions>().BindConfiguration(WorkspaceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section);
+        builder.Services.AddOptions<McpSecurityOptions>().BindConfiguration("Mcp")
+            .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["Osiris:McpToken"]);
+
+        builder.Services.AddSingleton<WorkspaceProvisioner>();
+        builder.Services.AddSingleton<WorkspaceFiles>();
+        builder.Services.AddScoped<Workspace>();
+        builder.Services.AddSingleton<CommandRunner>();
+        builder.Services.AddSingleton<KnowledgeIndex>();
+
+        return builder.Services
+            .AddMcpServer(options =>
+            {
+                options.ServerInfo = new Implementation { Name = "osiris-mcp", Title = "OSIRIS MCP server", Version = "1.0.0" };
+                options.ServerInstructions =
+                    "Tools act inside one workspace folder: read_file, write_file and list_dir take paths relative to it; " +
+                    "run_command runs bash in a sandbox with the workspace as its working folder; search_knowledge searches the documentation.";
+            })
+            .WithTools<ReadFileTool>()
+            .WithTools<WriteFileTool>()
+            .WithTools<ListDirTool>()
+            .WithTools<RunCommandTool>()
+            .WithTools<SearchKnowledgeTool>();
+    }
+}

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+
+namespace Osiris.McpServer.Sandbox;
+
+/// <summary>
+/// Builds the process that runs one command: [sh joining the cgroups] → [setpriv to the unprivileged user, when
+/// root] → prlimit → bwrap → bash -c. The environment is emptied first: bwrap is PID 1 of the sandbox, and its
+/// /proc/1/environ would otherwise show the server's secrets to the command.
+/// </summary>
+internal static class SandboxLaunch
+{
+    private const string SafePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public static ProcessStartInfo Create(SandboxOptions options, string? bwrap, string workspace, string command, CgroupLimits? cgroups)
+    {
+        var start = new ProcessStartInfo
+        {
+            FileName = "/bin/sh",
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workspace,
+            UseShellExecute = false,
+        };
+        start.Environment.Clear();
+        start.Environment["PATH"] = SafePath;
+
+        var args = start.ArgumentList;
+        var procs = cgroups?.ProcsFiles ?? [];
+        args.Add("-c");
+        args.Add("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; exec \"$@\"");
+        args.Add("osiris-launch");
+        args.Add(procs.Count.ToString());
+        foreach (var file in procs)
+        {
+            args.Add(file);
+        }
+
+        var uid = options.SandboxUid.ToString();
+        if (Workspaces.Native.GetEuid() == 0)
+        {
+            // As root, RLIMIT_NPROC is never enforced and a user namespace maps the sandbox user back to root:
+            // drop to the unprivileged user on the host too.
+            foreach (var a in new[] { "setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--" })
+            {
+                args.Add(a);
+            }
+        }
+        foreach (var a in new[]
+                 {
+                     "prlimit", $"--nproc={options.MaxProcesses}", $"--fsize={options.MaxFileSizeBytes}",
+                     $"--as={options.MaxMemoryBytes}", "--core=0", "--",
+                 })
+        {
+            args.Add(a);
+        }
+
+        if (bwrap is not null)
+        {
+            AddBubblewrap(args, bwrap, uid, workspace);
+        }
+        args.Add(File.Exists("/bin/bash") ? "/bin/bash" : "/bin/sh");
+        args.Add("-c");
+        args.Add(command);
+        return start;
+    }
+
+    private static void AddBubblewrap(IList<string> args, string bwrap, string uid, string workspace)
+    {
+        args.Add(bwrap);
+        foreach (var a in new[]
+                 {
+                     "--die-with-parent", "--unshare-all", "--new-session", "--cap-drop", "ALL",
+                     "--uid", uid, "--gid", uid, "--hostname", "sandbox",
+                     "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+                 })
+        {
+            args.Add(a);
+        }
+        foreach (var top in new[] { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" })
+        {
+            var info = new FileInfo(top);
+            if (info.LinkTarget is { } target)
+            {
+                args.Add("--symlink"); args.Add(target); args.Add(top);
+            }
+            else if (Directory.Exists(top))
+            {
+                args.Add("--ro-bind"); args.Add(top); args.Add(top);
+            }
+        }
+        foreach (var a in new[]
+                 {
+                     "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                     "--bind", workspace, "/workspace", "--chdir", "/workspace",
+                     "--clearenv", "--setenv", "PATH", SafePath, "--setenv", "HOME", "/workspace",
+                     "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8", "--",
+                 })
+        {
+            args.Add(a);
+        }
+    }
+}

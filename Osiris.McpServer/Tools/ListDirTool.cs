@@ -1,0 +1,50 @@
+using System.ComponentModel;
+using System.Text;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Osiris.McpServer.Workspaces;
+
+namespace Osiris.McpServer.Tools;
+
+[McpServerToolType]
+public sealed class ListDirTool
+{
+    [McpServerTool(Name = "list_dir", Title = "List a folder", ReadOnly = true, Idempotent = true, Destructive = false, OpenWorld = false)]
+    [Description("Lists the entries of a workspace folder with their type (file, directory, symlink, special) and size in bytes. " +
+                 "depth 1 lists the folder itself; larger depths (up to 10) include subfolders. Symbolic links are reported, never followed.")]
+    public static CallToolResult ListDir(
+        Workspace workspace,
+        WorkspaceFiles files,
+        [Description("Folder path relative to the workspace root; '.' (the default) is the root.")] string path = ".",
+        [Description("How many levels to list: 1 (default) for the folder's own entries.")] int depth = 1)
+    {
+        try
+        {
+            var entries = files.List(workspace.Root, path, depth, out var truncated);
+            var text = new StringBuilder();
+            foreach (var entry in entries)
+            {
+                text.Append(entry.Type switch
+                {
+                    "directory" => $"{entry.Path}/\n",
+                    "symlink" => $"{entry.Path} -> {entry.LinkTarget}\n",
+                    "file" => $"{entry.Path}  {entry.Size} bytes\n",
+                    _ => $"{entry.Path}  ({entry.Type})\n",
+                });
+            }
+            if (entries.Count == 0)
+            {
+                text.Append("(empty)\n");
+            }
+            if (truncated)
+            {
+                text.Append("(listing cut at the entry cap; list a subfolder or use a smaller depth)\n");
+            }
+            return ToolResults.Success(text.ToString(), new { entries, truncated });
+        }
+        catch (PathRefusedException e)
+        {
+            return ToolResults.Error(e.Message);
+        }
+    }
+}

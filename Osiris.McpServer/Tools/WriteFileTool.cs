@@ -1,0 +1,34 @@
+using System.ComponentModel;
+using DiffPlex.Renderer;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Osiris.McpServer.Workspaces;
+
+namespace Osiris.McpServer.Tools;
+
+[McpServerToolType]
+public sealed class WriteFileTool
+{
+    [McpServerTool(Name = "write_file", Title = "Create or overwrite a text file", Destructive = true, Idempotent = true, OpenWorld = false)]
+    [Description("Creates a UTF-8 text file in the workspace, or replaces the whole content of an existing one; missing parent " +
+                 "folders are created. Returns the new size in bytes and a unified diff of the change. Paths are relative to the workspace root; " +
+                 "anything outside the workspace is refused.")]
+    public static CallToolResult WriteFile(
+        Workspace workspace,
+        WorkspaceFiles files,
+        [Description("File path relative to the workspace root, e.g. 'notes/plan.md'.")] string path,
+        [Description("The complete new content of the file.")] string content)
+    {
+        try
+        {
+            var write = files.Write(workspace.Root, path, content);
+            var diff = UnidiffRenderer.GenerateUnidiff(write.OldText ?? "", write.NewText, $"a/{write.Path}", $"b/{write.Path}", false, false, 3);
+            var summary = $"{(write.Created ? "Created" : "Updated")} {write.Path} ({write.Size} bytes).";
+            return ToolResults.Success($"{summary}\n{diff}", new { path = write.Path, size = write.Size, created = write.Created, diff });
+        }
+        catch (PathRefusedException e)
+        {
+            return ToolResults.Error(e.Message);
+        }
+    }
+}
