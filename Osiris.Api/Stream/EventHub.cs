@@ -35,7 +35,8 @@ public sealed class EventHub(
 
     public StreamSubscription Subscribe(EventFilter filter)
     {
-        var subscription = new StreamSubscription(this, filter, options.Value.BufferSize);
+        var subscription = new StreamSubscription(this, filter, options.Value.BufferSize,
+            traced: _subscriptions.Count < options.Value.MaxTracedClients);
         _subscriptions.TryAdd(subscription, 0);
         return subscription;
     }
@@ -149,7 +150,7 @@ public sealed class EventHub(
         activity?.SetTag("osiris.event.type", e.Type);
         activity?.SetTag("osiris.stream.clients", _subscriptions.Count);
 
-        var dispatched = new DispatchedEvent(e, JsonSerializer.SerializeToUtf8Bytes(e, OsirisJson.Options), publishedAtTicks,
+        var dispatched = new DispatchedEvent(e, SseFrames.Format(e), publishedAtTicks,
             activity?.Context ?? parent);
         foreach (var subscription in _subscriptions.Keys)
         {

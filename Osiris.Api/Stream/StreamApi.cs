@@ -16,9 +16,9 @@ using Osiris.Shared.Storage;
 namespace Osiris.Api.Stream;
 
 /// <summary>
-/// <c>GET /api/v1/stream</c>: every event, live, as Server-Sent Events. Frames are written with
-/// <see cref="SseFormatter"/>; the <c>retry:</c> hint and <c>: ping</c> comments, which it cannot express, are
-/// written between frames, when the formatter has flushed everything it had.
+/// <c>GET /api/v1/stream</c>: every event, live, as Server-Sent Events. Frames come from <see cref="SseFrames"/>
+/// (formatted once per event with SseFormatter); the <c>retry:</c> hint and <c>: ping</c> comments, which
+/// SseFormatter cannot express, are written between frames. Every frame is flushed at once.
 /// </summary>
 public static class StreamApi
 {
@@ -81,11 +81,7 @@ public static class StreamApi
 
         try
         {
-            await SseFormatter.WriteAsync(
-                Frames(http, db, subscription, resumeAfter, options.Value, http.RequestAborted),
-                http.Response.Body,
-                static (item, writer) => writer.Write(item.Data.Json),
-                http.RequestAborted);
+            await WriteFramesAsync(http, db, subscription, resumeAfter, options.Value, http.RequestAborted);
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -94,18 +90,19 @@ public static class StreamApi
         return Results.Empty;
     }
 
-    private static async IAsyncEnumerable<SseItem<DispatchedEvent>> Frames(
-        HttpContext http, OsirisDbContext db, StreamSubscription subscription, long? resumeAfter, StreamOptions options,
-        [EnumeratorCancellation] CancellationToken ct)
+    private static async Task WriteFramesAsync(
+        HttpContext http, OsirisDbContext db, StreamSubscription subscription, long? resumeAfter, StreamOptions options, CancellationToken ct)
     {
+        var body = http.Response.Body;
         var lastSent = resumeAfter ?? 0;
         if (resumeAfter is long after)
         {
             await foreach (var replayed in Replay(db, subscription.Filter, after, ct))
             {
+                await body.WriteAsync(replayed.Frame, ct);
                 lastSent = replayed.Event.Id;
-                yield return Frame(replayed);
             }
+            await body.FlushAsync(ct);
         }
 
         var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
@@ -124,16 +121,15 @@ public static class StreamApi
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                     {
-                        // Idle for a whole heartbeat period: the formatter has flushed its last frame, so a comment fits here.
-                        more = true;
-                        await http.Response.Body.WriteAsync(Ping, ct);
-                        await http.Response.Body.FlushAsync(ct);
+                        more = true; // idle for a whole heartbeat period
+                        await body.WriteAsync(Ping, ct);
+                        await body.FlushAsync(ct);
                     }
                 }
                 if (!more)
                 {
                     // Completed: this client fell too far behind, or the replica is stopping. It resumes by Last-Event-ID.
-                    yield break;
+                    return;
                 }
                 continue;
             }
@@ -144,11 +140,13 @@ public static class StreamApi
             }
             lastSent = next.Event.Id;
 
-            using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.sse_write", ActivityKind.Producer, next.Parent);
+            using var activity = subscription.Traced
+                ? OsirisTelemetry.Source.StartActivity("osiris.event.sse_write", ActivityKind.Producer, next.Parent)
+                : null;
             activity?.SetTag("osiris.event.id", next.Event.Id);
             activity?.SetTag("osiris.event.type", next.Event.Type);
-            yield return Frame(next);
-            // The formatter asks for the next frame only after writing and flushing this one.
+            await body.WriteAsync(next.Frame, ct);
+            await body.FlushAsync(ct);
             var latency = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - next.PublishedAtTicks).TotalMilliseconds;
             OsirisTelemetry.DeliveryLatency.Record(latency, new KeyValuePair<string, object?>("osiris.event.type", next.Event.Type));
         }
@@ -176,8 +174,7 @@ public static class StreamApi
             foreach (var record in records)
             {
                 var e = EventPublisher.ToEvent(record);
-                yield return new DispatchedEvent(e, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(e, OsirisJson.Options),
-                    record.Timestamp.UtcTicks, default);
+                yield return new DispatchedEvent(e, SseFrames.Format(e), record.Timestamp.UtcTicks, default);
                 cursor = record.Id;
             }
             if (records.Count < page)
@@ -187,6 +184,4 @@ public static class StreamApi
         }
     }
 
-    private static SseItem<DispatchedEvent> Frame(DispatchedEvent e) =>
-        new(e, e.Event.Type) { EventId = e.Event.Id.ToString(CultureInfo.InvariantCulture) };
 }

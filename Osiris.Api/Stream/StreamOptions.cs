@@ -19,6 +19,13 @@ public sealed class StreamOptions
     [Range(100, 600_000)]
     public int RetryMilliseconds { get; set; } = 3000;
 
+    /// <summary>
+    /// Per-client <c>osiris.event.sse_write</c> spans are recorded for at most this many clients of a replica; beyond
+    /// that only the per-event dispatch span is traced (the latency histogram still records every write).
+    /// </summary>
+    [Range(0, 100_000)]
+    public int MaxTracedClients { get; set; } = 20;
+
     /// <summary>How often a replica checks the log for events whose pub/sub message it never received.</summary>
     [Range(0.1, 3600)]
     public double CatchUpSeconds { get; set; } = 5;

@@ -4,8 +4,8 @@ using Osiris.Shared.Contracts;
 
 namespace Osiris.Api.Stream;
 
-/// <summary>An event ready to write: serialised once for every client of this replica.</summary>
-public sealed record DispatchedEvent(OsirisEvent Event, byte[] Json, long PublishedAtTicks, ActivityContext Parent);
+/// <summary>An event ready to write: its SSE frame is formatted once for every client of this replica.</summary>
+public sealed record DispatchedEvent(OsirisEvent Event, byte[] Frame, long PublishedAtTicks, ActivityContext Parent);
 
 /// <summary>The <c>taskId</c> and <c>types</c> filters of one stream; task filters leave global events out.</summary>
 public sealed record EventFilter(IReadOnlySet<Guid>? TaskIds, IReadOnlySet<string>? Types)
@@ -24,8 +24,9 @@ public sealed class StreamSubscription : IDisposable
     private readonly EventHub _hub;
     private readonly Channel<DispatchedEvent> _channel;
 
-    internal StreamSubscription(EventHub hub, EventFilter filter, int capacity)
+    internal StreamSubscription(EventHub hub, EventFilter filter, int capacity, bool traced)
     {
+        Traced = traced;
         _hub = hub;
         Filter = filter;
         _channel = Channel.CreateBounded<DispatchedEvent>(new BoundedChannelOptions(capacity)
@@ -37,6 +38,9 @@ public sealed class StreamSubscription : IDisposable
     }
 
     public EventFilter Filter { get; }
+
+    /// <summary>Whether this client's writes get their own spans (bounded per replica to keep tracing cheap).</summary>
+    public bool Traced { get; }
     public ChannelReader<DispatchedEvent> Reader => _channel.Reader;
     public bool Overflowed { get; private set; }
 

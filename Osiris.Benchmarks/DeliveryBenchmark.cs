@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+using StackExchange.Redis;
+
+namespace Osiris.Benchmarks;
+
+/// <summary>
+/// Delivery latency, as CONTRACTS.md defines it: from the publish call (the event log append + Redis fan-out) to the
+/// SSE frame received by a client. The whole app runs through its AppHost (real Redis/PostgreSQL or Garnet/SQLite,
+/// the API as its own process); N clients read <c>GET /api/v1/stream</c> directly from the API's port, and one
+/// open-loop publisher sends R events/s, each carrying its send time.
+/// </summary>
+public static class DeliveryBenchmark
+{
+    private const string Marker = "bench";
+    private static readonly ConcurrentQueue<double> PublishDurations = new();
+
+    public static async Task<int> RunAsync(BenchmarkOptions options)
+    {
+        Console.WriteLine($"OSIRIS delivery benchmark: mode {options.Mode}, {options.Clients} SSE clients, " +
+            $"{options.Rate} events/s open loop for {options.Seconds} s, {Environment.ProcessorCount} cores");
+
+        var dataDir = Directory.CreateTempSubdirectory("osiris-bench-").FullName;
+        var apiKey = Convert.ToHexString(Guid.NewGuid().ToByteArray());
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
+            [$"--Osiris:Infrastructure={options.Mode}", $"--Osiris:DataDir={dataDir}", $"--Parameters:api-key={apiKey}"]);
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        await using var app = await builder.BuildAsync();
+        await app.StartAsync();
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("api");
+
+        var apiUrl = await DirectApiUrlAsync(app);
+        var redis = await ConnectionMultiplexer.ConnectAsync((await app.GetConnectionStringAsync("redis"))!);
+        var database = options.Mode == "local" ? await app.GetConnectionStringAsync("postgres") : await app.GetConnectionStringAsync("osiris");
+        var publisher = new EventPublisher(redis, TimeProvider.System, NullLogger<EventPublisher>.Instance);
+        OsirisDbContext Db() => StorageExtensions.IsSqlite(database!)
+            ? new SqliteOsirisDbContext(new DbContextOptionsBuilder<SqliteOsirisDbContext>().UseSqlite(database).Options)
+            : new PostgresOsirisDbContext(new DbContextOptionsBuilder<PostgresOsirisDbContext>().UseNpgsql(database).Options);
+        var apiPid = ProcessStats.FindPid("Osiris.Api");
+        Console.WriteLine($"API at {apiUrl} (direct, no proxy), pid {apiPid}");
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+        {
+            BaseAddress = new Uri(apiUrl),
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+
+        var total = (int)(options.Rate * options.Seconds);
+        var clients = new Client[options.Clients];
+        using var stop = new CancellationTokenSource();
+        for (var i = 0; i < clients.Length; i += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(i, Math.Min(50, clients.Length - i))
+                .Select(async c => clients[c] = await Client.ConnectAsync(http, stop.Token)));
+        }
+        await Task.Delay(500);
+
+        // Warm-up (not measured): JIT, connection pools, first allocations.
+        await PublishAsync(publisher, Db, Math.Max(20, (int)options.Rate), options.Rate, "warmup");
+        await Task.Delay(1000);
+        foreach (var client in clients)
+        {
+            client.Reset();
+        }
+
+        var apiBefore = apiPid is int p1 ? ProcessStats.Read(p1) : null;
+        var wall = Stopwatch.StartNew();
+        var behind = await PublishAsync(publisher, Db, total, options.Rate, Marker);
+        var publishSeconds = wall.Elapsed.TotalSeconds;
+
+        var deadline = Stopwatch.StartNew();
+        while (clients.Any(c => c.Distinct < total) && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+        var apiAfter = apiPid is int p2 ? ProcessStats.Read(p2) : null;
+        await stop.CancelAsync();
+
+        var latencies = clients.SelectMany(c => c.Latencies).ToArray();
+        Array.Sort(latencies);
+        double Pct(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
+        var lost = clients.Sum(c => (long)(total - c.Distinct));
+        var duplicated = clients.Sum(c => (long)c.Duplicates);
+
+        Console.WriteLine();
+        Console.WriteLine($"| clients | events/s | events | deliveries | p50 ms | p99 ms | p99.9 ms | max ms | lost | duplicated | API CPU | API peak RSS |");
+        Console.WriteLine($"|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var cpu = apiBefore is null || apiAfter is null ? "n/a" : $"{(apiAfter.CpuSeconds - apiBefore.CpuSeconds) / publishSeconds * 100:F0}% of one core";
+        var rss = apiAfter is null ? "n/a" : $"{apiAfter.PeakRssKb / 1024} MB";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {options.Clients} | {options.Rate} | {total} | {latencies.Length} | {Pct(0.50):F2} | {Pct(0.99):F2} | {Pct(0.999):F2} | {(latencies.Length > 0 ? latencies[^1] : double.NaN):F2} | {lost} | {duplicated} | {cpu} | {rss} |"));
+        var publishes = PublishDurations.Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"publish call (log append + commit + fan-out): p50 {publishes[publishes.Length / 2]:F2} ms, p99 {publishes[(int)(publishes.Length * 0.99)]:F2} ms, max {publishes[^1]:F2} ms"));
+        Console.WriteLine($"publisher: {total} events in {publishSeconds:F1} s (open loop; {behind} sends started more than 5 ms late); " +
+            $"benchmark process peak RSS {ProcessStats.Read(Environment.ProcessId)?.PeakRssKb / 1024} MB");
+
+        await redis.DisposeAsync();
+        await app.StopAsync();
+        try
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        return lost == 0 && duplicated == 0 ? 0 : 1;
+    }
+
+    /// <summary>Open loop: event i is sent at i/rate seconds whether or not earlier sends have finished.</summary>
+    private static async Task<int> PublishAsync(EventPublisher publisher, Func<OsirisDbContext> db, int count, double rate, string marker)
+    {
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>(count);
+        var late = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate);
+            var wait = due - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+            if (clock.Elapsed - due > TimeSpan.FromMilliseconds(5))
+            {
+                late++;
+            }
+            var seq = i;
+            inFlight.Add(Task.Run(async () =>
+            {
+                await using var context = db();
+                var sentAt = Stopwatch.GetTimestamp();
+                await publisher.PublishAsync(context, EventTypes.SystemNotification, null,
+                    new SystemNotificationPayload("info", $"{marker} {seq} {sentAt}"));
+                if (marker == Marker)
+                {
+                    PublishDurations.Enqueue(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
+                }
+            }));
+        }
+        await Task.WhenAll(inFlight);
+        return late;
+    }
+
+    private static async Task<string> DirectApiUrlAsync(DistributedApplication app)
+    {
+        var resource = await app.ResourceNotifications.WaitForResourceAsync("api", e =>
+            e.Snapshot.EnvironmentVariables.Any(v => v.Name == "ASPNETCORE_URLS" && !string.IsNullOrEmpty(v.Value)));
+        var urls = resource.Snapshot.EnvironmentVariables.First(v => v.Name == "ASPNETCORE_URLS").Value!;
+        return urls.Split(';')[0];
+    }
+
+    private sealed class Client
+    {
+        private readonly ConcurrentQueue<double> _latencies = new();
+        private HashSet<int> _seen = [];
+        private int _received;
+
+        public IEnumerable<double> Latencies => _latencies;
+        public int Distinct { get { lock (this) { return _seen.Count; } } }
+        public int Duplicates { get { lock (this) { return _received - _seen.Count; } } }
+
+        public void Reset()
+        {
+            lock (this)
+            {
+                _seen = [];
+                _received = 0;
+                _latencies.Clear();
+            }
+        }
+
+        public static async Task<Client> ConnectAsync(HttpClient http, CancellationToken stop)
+        {
+            var client = new Client();
+            var response = await http.GetAsync("/api/v1/stream?types=system_notification", HttpCompletionOption.ResponseHeadersRead, stop);
+            response.EnsureSuccessStatusCode();
+            var body = await response.Content.ReadAsStreamAsync(stop);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var item in SseParser.Create(body).EnumerateAsync(stop))
+                    {
+                        client.OnFrame(item.Data);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                catch (IOException)
+                {
+                }
+                finally
+                {
+                    response.Dispose();
+                }
+            }, stop);
+            return client;
+        }
+
+        private void OnFrame(string data)
+        {
+            var received = Stopwatch.GetTimestamp();
+            // The client does as little as it can: it shares two cores with the server it measures.
+            var start = data.IndexOf("\"text\":\"" + Marker + " ", StringComparison.Ordinal);
+            if (start < 0)
+            {
+                return;
+            }
+            var text = data[(start + 8)..data.IndexOf('"', start + 8)].Split(' ');
+            var seq = int.Parse(text[1], CultureInfo.InvariantCulture);
+            var sentAt = long.Parse(text[2], CultureInfo.InvariantCulture);
+            _latencies.Enqueue(Stopwatch.GetElapsedTime(sentAt, received).TotalMilliseconds);
+            lock (this)
+            {
+                _received++;
+                _seen.Add(seq);
+            }
+        }
+    }
+}
