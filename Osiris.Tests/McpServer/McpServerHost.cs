@@ -39,6 +39,7 @@ public class McpServerHost : WebApplicationFactory<McpServerAssembly>
         builder.UseSetting("urls", "http://127.0.0.1:0");
         builder.UseSetting("Workspaces:Root", WorkspacesRoot);
         builder.UseSetting("Osiris:McpToken", Token);
+        builder.UseSetting("Logging:LogLevel:ModelContextProtocol", "Warning");
         builder.UseSetting("Knowledge:IndexPath", Path.Combine(Temp, "knowledge.db"));
         foreach (var (key, value) in _settings)
         {
