@@ -22,7 +22,7 @@ public sealed class WriteFileTool
         try
         {
             var write = files.Write(workspace.Root, path, content);
-            var diff = UnidiffRenderer.GenerateUnidiff(write.OldText ?? "", write.NewText, $"a/{write.Path}", $"b/{write.Path}", false, false, 3);
+            var diff = UnifiedDiff(write.OldText ?? "", write.NewText, write.Path);
             var summary = $"{(write.Created ? "Created" : "Updated")} {write.Path} ({write.Size} bytes).";
             return ToolResults.Success($"{summary}\n{diff}", new { path = write.Path, size = write.Size, created = write.Created, diff });
         }
@@ -30,5 +30,16 @@ public sealed class WriteFileTool
         {
             return ToolResults.Error(e.Message);
         }
+    }
+
+    private static string UnifiedDiff(string oldText, string newText, string path)
+    {
+        // DiffPlex counts the empty piece after a final newline as a line; drop it when both sides end with one,
+        // so hunk headers match what diff -u prints.
+        if ((oldText.Length == 0 || oldText.EndsWith('\n')) && newText.EndsWith('\n'))
+        {
+            (oldText, newText) = (oldText.Length == 0 ? "" : oldText[..^1], newText[..^1]);
+        }
+        return UnidiffRenderer.GenerateUnidiff(oldText, newText, $"a/{path}", $"b/{path}", false, false, 3);
     }
 }
