@@ -1,4 +1,6 @@
+using Osiris.Api.Channels;
 using Osiris.Api.Maintenance;
+using Osiris.Api.Replies;
 using Osiris.Api.Security;
 using Osiris.Api.Stream;
 using Osiris.Shared.Events;
@@ -29,6 +31,15 @@ public static class Extensions
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
+
+        builder.Services.AddOptions<ChannelOptions>().BindConfiguration(ChannelOptions.Section);
+        builder.Services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Our own retry loop records every attempt, so the standard resilience handler's hidden retries are removed.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to opt out.
+        builder.Services.AddHttpClient<WhatsAppSender>(WhatsAppSender.HttpClientName).RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+        builder.Services.AddScoped<EmailSender>();
+        builder.Services.AddHostedService<ReplyDispatcher>();
 
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<RetentionService>();

@@ -1,6 +1,8 @@
 using Osiris.Api;
 using Osiris.Api.Stream;
 using Osiris.Api.Tasks;
+using Osiris.Api.Webhooks.Email;
+using Osiris.Api.Webhooks.WhatsApp;
 using Osiris.Shared.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -23,6 +25,8 @@ app.MapOpenApi();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapStreamApi();
+app.MapWhatsAppWebhook();
+app.MapEmailWebhook();
 
 app.Run();
 

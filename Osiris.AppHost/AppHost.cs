@@ -11,14 +11,23 @@ var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinL
 var api = builder.AddProject<Projects.Osiris_Api>("api")
     .WithInfrastructure(infrastructure)
     .WithEnvironment("Osiris__ApiKey", apiKey)
+    .WithChannelParameters()
     .WithOsirisDefaults();
 
+// The MCP server's bearer token, shared with the agent; generated and kept in user secrets like api-key.
+var mcpToken = builder.AddParameter("mcp-token", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+var dataDir = DataDirectory.Resolve(builder.Configuration);
+
 var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
+    .WithEnvironment("Osiris__McpToken", mcpToken)
+    .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"] ?? Path.Combine(dataDir, "workspaces"))
+    .WithEnvironment("Knowledge__IndexPath", Path.Combine(dataDir, "knowledge.db"))
     .WithOsirisDefaults();
 
 builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")
     .WithEnvironment("Osiris__ApiKey", apiKey)
+    .WithEnvironment("Osiris__McpToken", mcpToken)
     .WithOsirisDefaults()
     .WithInfrastructure(infrastructure)
     .WithReference(api).WaitFor(api)

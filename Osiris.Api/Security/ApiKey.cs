@@ -19,26 +19,29 @@ public sealed class ApiKeyFilter(IOptions<ApiKeyOptions> options) : IEndpointFil
 {
     private readonly byte[] _expected = Encoding.UTF8.GetBytes(options.Value.ApiKey);
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        Challenge(context.HttpContext) ?? await next(context);
+
+    /// <summary>Null when the request carries the API key; otherwise the 401 problem to return.</summary>
+    public IResult? Challenge(HttpContext http)
     {
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
+        var header = http.Request.Headers.Authorization.ToString();
         const string scheme = "Bearer ";
         var presented = header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
             ? Encoding.UTF8.GetBytes(header[scheme.Length..].Trim())
             : [];
 
-        if (presented.Length == 0 || !CryptographicOperations.FixedTimeEquals(presented, _expected))
+        if (presented.Length > 0 && CryptographicOperations.FixedTimeEquals(presented, _expected))
         {
-            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: "Unauthorized",
-                detail: presented.Length == 0
-                    ? "Send the API key as 'Authorization: Bearer <key>'."
-                    : "The API key is not valid.");
+            return null;
         }
-
-        return await next(context);
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "Unauthorized",
+            detail: presented.Length == 0
+                ? "Send the API key as 'Authorization: Bearer <key>'."
+                : "The API key is not valid.");
     }
 }
 

@@ -10,44 +10,50 @@ public sealed record NewTask(string Title, string Description, string Source, st
 public static class TaskIntake
 {
     public static async Task<TaskDto> CreateAsync(OsirisDbContext db, EventPublisher publisher, TimeProvider time, NewTask request,
-        CancellationToken ct, params EventDraft[] alsoPublish)
+        CancellationToken ct)
     {
-        var now = time.UtcNow();
-        var task = new TaskRecord
-        {
-            Id = Guid.CreateVersion7(now),
-            Title = request.Title,
-            Description = request.Description,
-            Source = request.Source,
-            ExternalId = request.ExternalId,
-            Status = TaskStatuses.Queued,
-            Brain = request.Brain,
-            Model = request.Model,
-            RequireApproval = request.RequireApproval,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        var task = NewTaskRecord(request, time.UtcNow());
         db.Tasks.Add(task);
         var dto = TaskDto.From(task);
-        await publisher.PublishAsync(db, [new EventDraft(EventTypes.TaskCreated, task.Id, dto), .. alsoPublish], ct);
+        await publisher.PublishAsync(db, EventTypes.TaskCreated, task.Id, dto, ct);
         return dto;
     }
+
+    public static TaskRecord NewTaskRecord(NewTask request, DateTimeOffset now) => new()
+    {
+        Id = Guid.CreateVersion7(now),
+        Title = request.Title,
+        Description = request.Description,
+        Source = request.Source,
+        ExternalId = request.ExternalId,
+        Status = TaskStatuses.Queued,
+        Brain = request.Brain,
+        Model = request.Model,
+        RequireApproval = request.RequireApproval,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
 
     public static async Task<NewMessagePayload> AddPersonMessageAsync(OsirisDbContext db, EventPublisher publisher, TimeProvider time,
         TaskRecord task, string text, CancellationToken ct)
     {
-        var message = new MessageRecord
-        {
-            Id = Guid.CreateVersion7(time.GetUtcNow()),
-            TaskId = task.Id,
-            Role = "user",
-            Kind = "text",
-            Text = text,
-            CreatedAt = time.UtcNow(),
-        };
+        var message = PersonMessage(task, text, time.UtcNow());
         db.Messages.Add(message);
-        var payload = new NewMessagePayload(message.Id, message.Role, message.Kind, text, Delta: null, Final: true, Model: null);
+        var payload = MessagePayload(message);
         await publisher.PublishAsync(db, EventTypes.NewMessage, task.Id, payload, ct);
         return payload;
     }
+
+    public static MessageRecord PersonMessage(TaskRecord task, string text, DateTimeOffset now) => new()
+    {
+        Id = Guid.CreateVersion7(now),
+        TaskId = task.Id,
+        Role = "user",
+        Kind = "text",
+        Text = text,
+        CreatedAt = now,
+    };
+
+    public static NewMessagePayload MessagePayload(MessageRecord message) =>
+        new(message.Id, message.Role, message.Kind, message.Text, Delta: null, Final: true, Model: message.Model);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
@@ -27,6 +28,29 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
 
     public async Task<IReadOnlyList<OsirisEvent>> PublishAsync(OsirisDbContext db, IReadOnlyList<EventDraft> drafts, CancellationToken cancellationToken = default)
     {
+        await using var append = await BeginAsync(db, cancellationToken);
+        append.AddRange(drafts);
+        return await append.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a transaction holding the append lock, for work that must read and write atomically with its events
+    /// (a webhook deciding whether a sender has an open task). Nothing is fanned out before the commit.
+    /// </summary>
+    public async Task<EventAppend> BeginAsync(OsirisDbContext db, CancellationToken cancellationToken = default)
+    {
+        // SQLite's transactions begin IMMEDIATE (Microsoft.Data.Sqlite's default): the single write lock is taken here.
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        if (db is PostgresOsirisDbContext)
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AppendLockKey})", cancellationToken);
+        }
+        return new EventAppend(this, db, transaction);
+    }
+
+    internal async Task<IReadOnlyList<OsirisEvent>> CommitAsync(OsirisDbContext db, IDbContextTransaction transaction,
+        IReadOnlyList<EventDraft> drafts, CancellationToken cancellationToken)
+    {
         using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.publish", ActivityKind.Producer);
         var now = time.UtcNow();
         var records = drafts.Select(d => new EventRecord
@@ -36,23 +60,15 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
             Timestamp = now,
             Payload = JsonSerializer.Serialize(d.Payload, d.Payload.GetType(), OsirisJson.Options),
         }).ToList();
-
-        var ownTransaction = db.Database.CurrentTransaction is null;
-        await using (var transaction = ownTransaction ? await db.Database.BeginTransactionAsync(cancellationToken) : null)
-        {
-            if (db is PostgresOsirisDbContext)
-            {
-                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AppendLockKey})", cancellationToken);
-            }
-            db.Events.AddRange(records);
-            await db.SaveChangesAsync(cancellationToken);
-            if (transaction is not null)
-            {
-                await transaction.CommitAsync(cancellationToken);
-            }
-        }
+        db.Events.AddRange(records);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
 
         var events = records.Select(ToEvent).ToList();
+        if (events.Count == 0)
+        {
+            return events;
+        }
         activity?.SetTag("osiris.event.id", events[^1].Id);
         activity?.SetTag("osiris.event.type", events[^1].Type);
         activity?.SetTag("osiris.event.count", events.Count);
@@ -86,3 +102,29 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
 
 /// <summary>What travels over Redis: the event, the publisher's trace context and the publish time (UTC ticks).</summary>
 public sealed record EventEnvelope(OsirisEvent Event, string? TraceParent, long PublishedAt);
+
+/// <summary>An open append: entity changes and events made through it commit together, then fan out.</summary>
+public sealed class EventAppend(EventPublisher publisher, OsirisDbContext db, IDbContextTransaction transaction) : IAsyncDisposable
+{
+    private readonly List<EventDraft> _drafts = [];
+    private bool _committed;
+
+    public void Add(string type, Guid? taskId, object payload) => _drafts.Add(new EventDraft(type, taskId, payload));
+
+    public void AddRange(IEnumerable<EventDraft> drafts) => _drafts.AddRange(drafts);
+
+    public async Task<IReadOnlyList<OsirisEvent>> CommitAsync(CancellationToken cancellationToken = default)
+    {
+        _committed = true;
+        return await publisher.CommitAsync(db, transaction, _drafts, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_committed)
+        {
+            await transaction.RollbackAsync();
+        }
+        await transaction.DisposeAsync();
+    }
+}

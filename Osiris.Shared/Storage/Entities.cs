@@ -16,6 +16,46 @@ public sealed class TaskRecord
     public string? Result { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Who sent the work (a WhatsApp profile name, an e-mail From), for people to read.</summary>
+    public string? Sender { get; set; }
+
+    /// <summary>Where the final answer goes back: a WhatsApp wa_id or an e-mail address.</summary>
+    public string? ReplyAddress { get; set; }
+
+    /// <summary>E-mail only: the Message-ID and subject the reply threads onto.</summary>
+    public string? ReplyThread { get; set; }
+    public string? ReplySubject { get; set; }
+}
+
+/// <summary>
+/// Every message a channel delivered, once: the unique (channel, external id) index makes webhook retries and
+/// concurrent duplicates count once. Outbound e-mail Message-IDs are recorded too, so replies to them thread.
+/// </summary>
+public sealed class ChannelMessageRecord
+{
+    public long Id { get; set; }
+    public required string Channel { get; set; }
+    public required string ExternalId { get; set; }
+    public required string Kind { get; set; }
+    public Guid? TaskId { get; set; }
+    public string? Sender { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+}
+
+/// <summary>The reply to a task's sender: one per task, with its attempts and final status.</summary>
+public sealed class DeliveryRecord
+{
+    public Guid Id { get; set; }
+    public Guid TaskId { get; set; }
+    public required string Channel { get; set; }
+    public required string Recipient { get; set; }
+    public required string Status { get; set; }
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+    public string? ExternalId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
 }
 
 public sealed class MessageRecord

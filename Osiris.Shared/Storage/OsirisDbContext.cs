@@ -12,6 +12,8 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<MessageRecord> Messages => Set<MessageRecord>();
     public DbSet<ArtifactRecord> Artifacts => Set<ArtifactRecord>();
     public DbSet<EventRecord> Events => Set<EventRecord>();
+    public DbSet<ChannelMessageRecord> ChannelMessages => Set<ChannelMessageRecord>();
+    public DbSet<DeliveryRecord> Deliveries => Set<DeliveryRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -27,6 +29,32 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             task.Property(t => t.CostUsd).HasPrecision(18, 6);
             task.HasIndex(t => new { t.Status, t.CreatedAt });
             task.HasIndex(t => t.CreatedAt);
+            task.Property(t => t.Sender).HasMaxLength(300);
+            task.Property(t => t.ReplyAddress).HasMaxLength(320);
+            task.Property(t => t.ReplyThread).HasMaxLength(1000);
+            task.Property(t => t.ReplySubject).HasMaxLength(1000);
+            task.HasIndex(t => new { t.Source, t.ReplyAddress, t.Status });
+        });
+
+        modelBuilder.Entity<ChannelMessageRecord>(message =>
+        {
+            message.ToTable("channel_messages");
+            message.Property(m => m.Channel).HasMaxLength(20);
+            message.Property(m => m.ExternalId).HasMaxLength(1000);
+            message.Property(m => m.Kind).HasMaxLength(20);
+            message.Property(m => m.Sender).HasMaxLength(320);
+            message.HasIndex(m => new { m.Channel, m.ExternalId }).IsUnique();
+        });
+
+        modelBuilder.Entity<DeliveryRecord>(delivery =>
+        {
+            delivery.ToTable("deliveries");
+            delivery.Property(d => d.Channel).HasMaxLength(20);
+            delivery.Property(d => d.Recipient).HasMaxLength(320);
+            delivery.Property(d => d.Status).HasMaxLength(20);
+            delivery.Property(d => d.ExternalId).HasMaxLength(1000);
+            delivery.HasIndex(d => d.TaskId).IsUnique();
+            delivery.HasIndex(d => d.Status);
         });
 
         modelBuilder.Entity<MessageRecord>(message =>
@@ -84,5 +112,6 @@ public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext
         // AUTOINCREMENT: event ids are never reused, even after the newest event is deleted.
         modelBuilder.Entity<EventRecord>().Property(e => e.Id).HasAnnotation("Sqlite:Autoincrement", true);
         modelBuilder.Entity<ArtifactRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
+        modelBuilder.Entity<ChannelMessageRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
     }
 }

@@ -224,6 +224,8 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
         using var replica = fixture.StartReplica(("Osiris:Stream:BufferSize", "256"));
         using var replicaApi = replica.CreateApiClient();
         var marker = Guid.NewGuid().ToString("N");
+        await replica.Hub.Ready.WaitAsync(Ct);
+        var baseline = replica.Hub.SubscriberCount; // the replica's own subscribers (reply dispatcher)
 
         // The slow client never reads, and its socket's receive buffer is tiny, so the server's writes to it stall.
         using var slowHttp = fixture.CreateApiClient(new HttpClient(new SocketsHttpHandler
@@ -240,7 +242,7 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
         }) { BaseAddress = replicaApi.BaseAddress });
         using var slowResponse = await slowHttp.GetAsync("/api/v1/stream?types=system_notification", HttpCompletionOption.ResponseHeadersRead, Ct);
         await using var fast = await SseClient.ConnectAsync(replicaApi, "?types=system_notification");
-        await WaitForSubscribersAsync(replica, 2);
+        await WaitForSubscribersAsync(replica, baseline + 2);
 
         const int count = 1500;
         var padding = new string('x', 8 * 1024);
@@ -259,8 +261,8 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
         var fastEvents = await fastReader.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         Assert.Equal(count, fastEvents.Count(Mine));
         Print($"[{fixture.Mode}] the fast client received all {count} events ({count * 8} KB) in {stopwatch.ElapsedMilliseconds} ms beside a stalled client");
-        await WaitForSubscribersAsync(replica, 1);
-        Assert.Equal(1, replica.Hub.SubscriberCount);
+        await WaitForSubscribersAsync(replica, baseline + 1);
+        Assert.Equal(baseline + 1, replica.Hub.SubscriberCount);
 
         // The slow client now reads: it gets what was buffered, then the stream ends before the last event.
         await using var slowBody = await slowResponse.Content.ReadAsStreamAsync(Ct);

@@ -23,6 +23,15 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
     public string RedisConnection { get; private set; } = "";
     public string DatabaseConnection { get; private set; } = "";
     public IConnectionMultiplexer Redis { get; private set; } = null!;
+    public FakeGraphApi Graph { get; private set; } = null!;
+    public FakeSmtpServer Smtp { get; private set; } = null!;
+
+    public const string WhatsAppSecret = "test-app-secret-0123456789";
+    public const string WhatsAppVerifyToken = "test-verify-token";
+    public const string WhatsAppAccessToken = "test-access-token";
+    public const string WhatsAppPhoneNumberId = "106540352242922";
+    public const string EmailSigningKey = "test-mailgun-signing-key";
+    public const string SmtpFrom = "osiris@example.test";
 
     private bool Available => mode != "local" || OptionalSoftware.HasRedisAndPostgres;
 
@@ -40,7 +49,26 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         {
             return;
         }
-        Osiris = await OsirisApp.StartAsync(mode, $"--Parameters:api-key={ApiKey}");
+        Graph = await FakeGraphApi.StartAsync();
+        Smtp = FakeSmtpServer.Start();
+        Osiris = await OsirisApp.StartAsync(mode,
+        [
+            $"--Parameters:api-key={ApiKey}",
+            $"--Parameters:whatsapp-app-secret={WhatsAppSecret}",
+            $"--Parameters:whatsapp-verify-token={WhatsAppVerifyToken}",
+            $"--Parameters:whatsapp-access-token={WhatsAppAccessToken}",
+            $"--Parameters:whatsapp-phone-number-id={WhatsAppPhoneNumberId}",
+            $"--Parameters:whatsapp-graph-url={Graph.Url}",
+            $"--Parameters:email-signing-key={EmailSigningKey}",
+            "--Parameters:smtp-host=127.0.0.1",
+            $"--Parameters:smtp-port={Smtp.Port}",
+            $"--Parameters:smtp-from={SmtpFrom}",
+        ], builder =>
+        {
+            // Fast retries, so delivery tests see several attempts in well under a second.
+            var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+            builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Replies__BaseDelaySeconds", "0.05");
+        });
         Api = CreateApiClient(Osiris.App.CreateHttpClient("api"));
         RedisConnection = (await Osiris.App.GetConnectionStringAsync("redis"))!;
         DatabaseConnection = (await Osiris.App.GetConnectionStringAsync(mode == "local" ? "postgres" : "osiris"))!;
@@ -71,6 +99,18 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
     public EventPublisher CreatePublisher() =>
         new(Redis, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<EventPublisher>.Instance);
 
+    /// <summary>Completes a task as the agent will: status, result, and a task_update event.</summary>
+    public async Task CompleteTaskAsync(Guid taskId, string result)
+    {
+        await using var db = CreateDbContext();
+        var task = await db.Tasks.SingleAsync(t => t.Id == taskId);
+        task.Status = TaskStatuses.Completed;
+        task.Result = result;
+        task.UpdatedAt = DateTimeOffset.UtcNow;
+        await CreatePublisher().PublishAsync(db, EventTypes.TaskUpdate, taskId,
+            new TaskUpdatePayload(task.Status, 1, task.Tokens, task.CostUsd, task.Brain, task.Model));
+    }
+
     public async Task<TaskDto> CreateTaskAsync(string title, HttpClient? http = null)
     {
         using var response = await (http ?? Api).PostAsJsonAsync("/api/v1/tasks", new { title, description = "from a test" });
@@ -87,6 +127,8 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         await Redis.DisposeAsync();
         Api.Dispose();
         await Osiris.DisposeAsync();
+        await Graph.DisposeAsync();
+        Smtp.Dispose();
     }
 }
 
@@ -102,6 +144,15 @@ public sealed class ApiReplica(BackboneFixture fixture, (string Key, string Valu
         builder.UseSetting("ConnectionStrings:redis", fixture.RedisConnection);
         builder.UseSetting("ConnectionStrings:osiris", fixture.DatabaseConnection);
         builder.UseSetting("Osiris:ApiKey", fixture.ApiKey);
+        // A replica takes webhooks like the AppHost's API does.
+        builder.UseSetting("Osiris:Channels:WhatsApp:AppSecret", BackboneFixture.WhatsAppSecret);
+        builder.UseSetting("Osiris:Channels:Email:SigningKey", BackboneFixture.EmailSigningKey);
+        builder.UseSetting("Osiris:Channels:WhatsApp:AccessToken", BackboneFixture.WhatsAppAccessToken);
+        builder.UseSetting("Osiris:Channels:WhatsApp:PhoneNumberId", BackboneFixture.WhatsAppPhoneNumberId);
+        builder.UseSetting("Osiris:Channels:WhatsApp:GraphUrl", fixture.Graph.Url);
+        builder.UseSetting("Osiris:Channels:Smtp:Host", "127.0.0.1");
+        builder.UseSetting("Osiris:Channels:Smtp:Port", fixture.Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("Osiris:Channels:Smtp:From", BackboneFixture.SmtpFrom);
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

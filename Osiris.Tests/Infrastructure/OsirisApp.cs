@@ -22,13 +22,16 @@ public sealed class OsirisApp : IAsyncDisposable
     public string DataDir { get; }
     public TimeSpan Startup { get; }
 
-    public static async Task<OsirisApp> StartAsync(string mode, params string[] extraArgs)
+    public static Task<OsirisApp> StartAsync(string mode, params string[] extraArgs) => StartAsync(mode, extraArgs, null);
+
+    public static async Task<OsirisApp> StartAsync(string mode, string[] extraArgs, Action<IDistributedApplicationTestingBuilder>? configure)
     {
         var dataDir = Directory.CreateTempSubdirectory("osiris-test-").FullName;
         var stopwatch = Stopwatch.StartNew();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
             [$"--Osiris:Infrastructure={mode}", $"--Osiris:DataDir={dataDir}", .. extraArgs]);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        configure?.Invoke(builder);
 
         var app = await builder.BuildAsync();
         using var cts = new CancellationTokenSource(StartTimeout);

@@ -1,0 +1,161 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Osiris.Api.Stream;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Api.Replies;
+
+/// <summary><c>Osiris:Replies</c>: delivery retries.</summary>
+public sealed class ReplyOptions
+{
+    public const string Section = "Osiris:Replies";
+
+    [Range(1, 20)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>First retry delay; each next one doubles.</summary>
+    [Range(0.01, 600)]
+    public double BaseDelaySeconds { get; set; } = 2;
+}
+
+/// <summary>
+/// Sends a completed task's result back to the WhatsApp or e-mail sender. It wakes on <c>task_update</c> events and
+/// also scans the database, so a completion seen by no replica is still answered. One delivery row per task (unique
+/// index) decides which replica sends; every attempt and the final status are stored and published.
+/// </summary>
+public sealed class ReplyDispatcher(
+    EventHub hub,
+    IServiceScopeFactory scopes,
+    TimeProvider time,
+    IOptions<ReplyOptions> options,
+    ILogger<ReplyDispatcher> logger) : BackgroundService
+{
+    private static readonly string[] Channels = [TaskSources.WhatsApp, TaskSources.Email];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await hub.Ready.WaitAsync(stoppingToken);
+        using var updates = hub.Subscribe(new EventFilter(null, new HashSet<string> { EventTypes.TaskUpdate }));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ScanAsync(stoppingToken);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wait.CancelAfter(TimeSpan.FromSeconds(30));
+                try
+                {
+                    while (await updates.Reader.WaitToReadAsync(wait.Token))
+                    {
+                        if (updates.Reader.TryRead(out var update) && update.Event.Payload.TryGetProperty("status", out var status)
+                            && status.GetString() == TaskStatuses.Completed)
+                        {
+                            break;
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Reply scan failed; retrying in 5 s");
+                await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+            }
+        }
+    }
+
+    private async Task ScanAsync(CancellationToken ct)
+    {
+        List<Guid> pending;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
+            var since = time.GetUtcNow().AddDays(-7);
+            pending = await db.Tasks
+                .Where(t => t.Status == TaskStatuses.Completed && Channels.Contains(t.Source) && t.ReplyAddress != null
+                    && t.UpdatedAt > since && !db.Deliveries.Any(d => d.TaskId == t.Id))
+                .Select(t => t.Id).ToListAsync(ct);
+        }
+        foreach (var taskId in pending)
+        {
+            await DeliverAsync(taskId, ct);
+        }
+    }
+
+    private async Task DeliverAsync(Guid taskId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
+        var publisher = scope.ServiceProvider.GetRequiredService<EventPublisher>();
+        var task = await db.Tasks.SingleAsync(t => t.Id == taskId, ct);
+        var delivery = new DeliveryRecord
+        {
+            Id = Guid.CreateVersion7(), TaskId = task.Id, Channel = task.Source, Recipient = task.ReplyAddress!,
+            Status = "sending", CreatedAt = time.UtcNow(), UpdatedAt = time.UtcNow(),
+        };
+        db.Deliveries.Add(delivery);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+        {
+            return; // another replica took it
+        }
+
+        var text = string.IsNullOrWhiteSpace(task.Result) ? "Your request is complete." : task.Result;
+        var channelName = task.Source == TaskSources.WhatsApp ? "WhatsApp" : "e-mail";
+        var delay = TimeSpan.FromSeconds(options.Value.BaseDelaySeconds);
+        for (var attempt = 1; ; attempt++)
+        {
+            delivery.Attempts = attempt;
+            try
+            {
+                delivery.ExternalId = task.Source == TaskSources.WhatsApp
+                    ? await scope.ServiceProvider.GetRequiredService<WhatsAppSender>().SendAsync(task, text, ct)
+                    : await scope.ServiceProvider.GetRequiredService<EmailSender>().SendAsync(task, text, ct);
+                delivery.Status = "sent";
+                delivery.LastError = null;
+                if (task.Source == TaskSources.Email && delivery.ExternalId is { } messageId)
+                {
+                    // Our reply's Message-ID, so that an answer to it threads back onto this task.
+                    db.ChannelMessages.Add(new ChannelMessageRecord
+                    {
+                        Channel = TaskSources.Email, ExternalId = messageId, Kind = "outbound", TaskId = task.Id, ReceivedAt = time.UtcNow(),
+                    });
+                }
+                await FinishAttemptAsync(db, publisher, delivery, "info",
+                    $"Reply to {task.Sender ?? task.ReplyAddress} delivered over {channelName} (attempt {attempt}).", ct);
+                return;
+            }
+            catch (DeliveryException ex)
+            {
+                var final = ex.Permanent || attempt >= options.Value.MaxAttempts;
+                delivery.Status = final ? "failed" : "retrying";
+                delivery.LastError = ex.Message;
+                logger.LogWarning("Reply for task {TaskId} over {Channel}, attempt {Attempt}: {Error}", task.Id, channelName, attempt, ex.Message);
+                await FinishAttemptAsync(db, publisher, delivery, final ? "error" : "warning", final
+                    ? $"Reply to {task.Sender ?? task.ReplyAddress} over {channelName} failed after {attempt} attempt(s): {ex.Message}"
+                    : $"Reply over {channelName}, attempt {attempt} failed: {ex.Message}; retrying in {delay.TotalSeconds:0.##} s.", ct);
+                if (final)
+                {
+                    return;
+                }
+                await Task.Delay(delay, time, ct);
+                delay *= 2;
+            }
+        }
+    }
+
+    private async Task FinishAttemptAsync(OsirisDbContext db, EventPublisher publisher, DeliveryRecord delivery, string level, string text,
+        CancellationToken ct)
+    {
+        delivery.UpdatedAt = time.UtcNow();
+        await publisher.PublishAsync(db, EventTypes.SystemNotification, delivery.TaskId, new SystemNotificationPayload(level, text), ct);
+    }
+}

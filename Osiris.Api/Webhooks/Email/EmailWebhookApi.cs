@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using Osiris.Api.Channels;
+using Osiris.Api.Security;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+using StackExchange.Redis;
+
+namespace Osiris.Api.Webhooks.Email;
+
+/// <summary>
+/// Inbound e-mail: Mailgun's inbound-route form post (signed: HMAC-SHA256 of timestamp+token), or raw MIME
+/// (<c>message/rfc822</c>, which carries no signature and therefore needs the API key).
+/// </summary>
+public static class EmailWebhookApi
+{
+    public const int MaxBodyBytes = 10 * 1024 * 1024;
+    private static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(5);
+
+    public static RouteGroupBuilder MapEmailWebhook(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/webhooks/email").WithTags("Webhooks");
+        group.MapPost("/", Receive).DisableAntiforgery();
+        return group;
+    }
+
+    public static async Task<IResult> Receive(HttpContext http, OsirisDbContext db, EventPublisher publisher, TimeProvider time,
+        IOptions<ChannelOptions> options, ApiKeyFilter apiKey, IConnectionMultiplexer redis, CancellationToken ct)
+    {
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            return WebhookBody.TooLarge(MaxBodyBytes);
+        }
+
+        InboundMessage message;
+        if (http.Request.ContentType?.StartsWith("message/rfc822", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            if (apiKey.Challenge(http) is { } unauthorized)
+            {
+                return unauthorized;
+            }
+            var raw = await WebhookBody.ReadAsync(http.Request, MaxBodyBytes, ct);
+            if (raw is null)
+            {
+                return WebhookBody.TooLarge(MaxBodyBytes);
+            }
+            MimeMessage mime;
+            try
+            {
+                mime = await MimeMessage.LoadAsync(new MemoryStream(raw), ct);
+            }
+            catch (FormatException ex)
+            {
+                return Bad("Malformed MIME message", ex.Message);
+            }
+            message = FromMime(mime, raw);
+        }
+        else if (http.Request.HasFormContentType)
+        {
+            var key = options.Value.Email.SigningKey;
+            if (key.Length == 0)
+            {
+                return WebhookBody.NotConfigured("E-mail", "email-signing-key");
+            }
+            IFormCollection form;
+            try
+            {
+                form = await new FormFeature(http.Request, new FormOptions { MultipartBodyLengthLimit = MaxBodyBytes }).ReadFormAsync(ct);
+            }
+            catch (InvalidDataException ex)
+            {
+                return Bad("Malformed form", ex.Message);
+            }
+            if (await CheckSignatureAsync(form, key, time, redis) is { } refused)
+            {
+                return refused;
+            }
+            message = FromMailgun(form);
+        }
+        else
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type",
+                detail: "Post Mailgun's form (multipart/form-data or application/x-www-form-urlencoded) or raw MIME (message/rfc822).");
+        }
+
+        var result = await ChannelIntake.AcceptAsync(db, publisher, time, message, ct);
+        return TypedResults.Ok(new { outcome = result.Outcome.ToString(), taskId = result.TaskId });
+    }
+
+    private static async Task<IResult?> CheckSignatureAsync(IFormCollection form, string key, TimeProvider time, IConnectionMultiplexer redis)
+    {
+        string timestamp = form["timestamp"].ToString(), token = form["token"].ToString(), signature = form["signature"].ToString();
+        if (timestamp.Length == 0 || token.Length == 0 || signature.Length == 0)
+        {
+            return Unauthorized("The form must carry Mailgun's timestamp, token and signature.");
+        }
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(timestamp + token));
+        byte[] presented;
+        try
+        {
+            presented = Convert.FromHexString(signature);
+        }
+        catch (FormatException)
+        {
+            return Unauthorized("The signature is not hex.");
+        }
+        if (!CryptographicOperations.FixedTimeEquals(presented, expected))
+        {
+            return Unauthorized("The signature does not match timestamp+token.");
+        }
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ||
+            (time.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > MaxAge)
+        {
+            return Unauthorized("The timestamp is more than 5 minutes away from now.");
+        }
+        // A token counts once, across every replica, for longer than a timestamp stays acceptable.
+        var fresh = await redis.GetDatabase().StringSetAsync($"osiris:mailgun-token:{token}", "1", MaxAge * 2, When.NotExists);
+        return fresh ? null : Unauthorized("This token was already used.");
+    }
+
+    private static InboundMessage FromMailgun(IFormCollection form)
+    {
+        var from = form["from"].ToString();
+        var sender = form["sender"].ToString();
+        MailboxAddress.TryParse(from, out var mailbox);
+        var address = mailbox?.Address ?? (sender.Length > 0 ? sender : from);
+        var subject = form["subject"].ToString();
+        var body = form["body-plain"].ToString();
+        var messageId = NormaliseId(form["Message-Id"].ToString());
+        var threadIds = ThreadIds(form["In-Reply-To"].ToString(), form["References"].ToString());
+        if (messageId.Length == 0)
+        {
+            messageId = Fallback(address, subject, body, form["timestamp"].ToString());
+        }
+        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, subject, body, threadIds);
+    }
+
+    private static InboundMessage FromMime(MimeMessage mime, byte[] raw)
+    {
+        var mailbox = mime.From.Mailboxes.FirstOrDefault();
+        var address = mailbox?.Address ?? "unknown";
+        var body = mime.TextBody ?? mime.HtmlBody ?? "";
+        var messageId = mime.MessageId is { Length: > 0 } id ? id : Convert.ToHexString(SHA256.HashData(raw));
+        var threadIds = new List<string>();
+        if (mime.InReplyTo is { Length: > 0 } inReplyTo)
+        {
+            threadIds.Add(inReplyTo);
+        }
+        threadIds.AddRange(mime.References);
+        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, mime.Subject ?? "", body, threadIds);
+    }
+
+    private static InboundMessage Build(string messageId, string address, string? name, string subject, string body, IReadOnlyList<string> threadIds) =>
+        new(TaskSources.Email, messageId, address, name,
+            string.IsNullOrWhiteSpace(subject) ? ChannelIntake.TitleFrom(body, $"E-mail from {address}") : ChannelIntake.TitleFrom(subject, subject),
+            body, ReplyThread: messageId, ReplySubject: subject, ThreadIds: threadIds);
+
+    /// <summary>Message-IDs compare without their angle brackets, as MimeKit gives them.</summary>
+    public static string NormaliseId(string id) => id.Trim().Trim('<', '>').Trim();
+
+    private static List<string> ThreadIds(string inReplyTo, string references) =>
+        $"{inReplyTo} {references}".Split([' ', '\t', '\r', '\n', ','], StringSplitOptions.RemoveEmptyEntries)
+            .Select(NormaliseId).Where(i => i.Length > 0).Distinct().ToList();
+
+    private static string Fallback(params string[] parts) =>
+        "sha256:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))));
+
+    private static IResult Unauthorized(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Bad signature", detail: detail);
+
+    private static IResult Bad(string title, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+}

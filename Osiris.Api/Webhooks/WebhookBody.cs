@@ -1,0 +1,33 @@
+namespace Osiris.Api.Webhooks;
+
+/// <summary>Reads a webhook's raw bytes (signatures are computed over them) with a size cap.</summary>
+public static class WebhookBody
+{
+    public static async Task<byte[]?> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    public static IResult TooLarge(int maxBytes) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
+        detail: $"Webhook bodies are limited to {maxBytes / 1024} KB.");
+
+    public static IResult NotConfigured(string channel, string parameters) => TypedResults.Problem(
+        statusCode: StatusCodes.Status503ServiceUnavailable, title: $"{channel} is not configured",
+        detail: $"Set the AppHost parameter(s) {parameters} to receive {channel} webhooks.");
+}

@@ -1,0 +1,134 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Osiris.Shared.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class Channels : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "ReplyAddress",
+                table: "tasks",
+                type: "character varying(320)",
+                maxLength: 320,
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "ReplySubject",
+                table: "tasks",
+                type: "character varying(1000)",
+                maxLength: 1000,
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "ReplyThread",
+                table: "tasks",
+                type: "character varying(1000)",
+                maxLength: 1000,
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "Sender",
+                table: "tasks",
+                type: "character varying(300)",
+                maxLength: 300,
+                nullable: true);
+
+            migrationBuilder.CreateTable(
+                name: "channel_messages",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    Channel = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    ExternalId = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: false),
+                    Kind = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    TaskId = table.Column<Guid>(type: "uuid", nullable: true),
+                    Sender = table.Column<string>(type: "character varying(320)", maxLength: 320, nullable: true),
+                    ReceivedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_channel_messages", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "deliveries",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    TaskId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Channel = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    Recipient = table.Column<string>(type: "character varying(320)", maxLength: 320, nullable: false),
+                    Status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    Attempts = table.Column<int>(type: "integer", nullable: false),
+                    LastError = table.Column<string>(type: "text", nullable: true),
+                    ExternalId = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_deliveries", x => x.Id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_tasks_Source_ReplyAddress_Status",
+                table: "tasks",
+                columns: new[] { "Source", "ReplyAddress", "Status" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_channel_messages_Channel_ExternalId",
+                table: "channel_messages",
+                columns: new[] { "Channel", "ExternalId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_deliveries_Status",
+                table: "deliveries",
+                column: "Status");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_deliveries_TaskId",
+                table: "deliveries",
+                column: "TaskId",
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "channel_messages");
+
+            migrationBuilder.DropTable(
+                name: "deliveries");
+
+            migrationBuilder.DropIndex(
+                name: "IX_tasks_Source_ReplyAddress_Status",
+                table: "tasks");
+
+            migrationBuilder.DropColumn(
+                name: "ReplyAddress",
+                table: "tasks");
+
+            migrationBuilder.DropColumn(
+                name: "ReplySubject",
+                table: "tasks");
+
+            migrationBuilder.DropColumn(
+                name: "ReplyThread",
+                table: "tasks");
+
+            migrationBuilder.DropColumn(
+                name: "Sender",
+                table: "tasks");
+        }
+    }
+}
