@@ -23,7 +23,15 @@ public sealed record OsirisEvent(
     DateTimeOffset Timestamp,
     JsonElement Payload);
 
-public sealed record TaskUpdatePayload(string Status, int Step, long Tokens, decimal CostUsd, string? Brain, string? Model);
+public sealed record TaskUpdatePayload(
+    string Status,
+    int Step,
+    long Tokens,
+    decimal CostUsd,
+    string? Brain,
+    string? Model,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ApprovalRequest? Approval = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Result = null);
 
 public sealed record NewMessagePayload(
     Guid MessageId,

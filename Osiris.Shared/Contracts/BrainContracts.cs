@@ -1,0 +1,22 @@
+namespace Osiris.Shared.Contracts;
+
+/// <summary><c>GET/PUT /api/v1/settings/brain</c> and <c>PUT /api/v1/tasks/{id}/brain</c>.</summary>
+public sealed record BrainChoice(string Brain, string? Model);
+
+/// <summary>One entry of <c>GET /api/v1/brains</c>: a provider, whether it is configured, and its models.</summary>
+public sealed record BrainInfo(string Brain, bool Configured, string DefaultModel, IReadOnlyList<string> Models, bool Offline);
+
+/// <summary><c>GET /api/v1/brains</c>: the providers and the global default.</summary>
+public sealed record BrainCatalog(IReadOnlyList<BrainInfo> Brains, BrainChoice Default);
+
+/// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
+public sealed record ApprovalDecision(bool Approve);
+
+/// <summary>In <c>task_update</c> while a task awaits approval.</summary>
+public sealed record ApprovalRequest(string Id, string Tool, System.Text.Json.JsonElement Arguments);
+
+/// <summary><c>artifact_stream</c>: a file in the workspace changed.</summary>
+public sealed record ArtifactStreamPayload(string Path, string Diff, int Version, long Size);
+
+/// <summary><c>terminal_log</c>: a command printed a line, or ended (then ExitCode and DurationMs are set).</summary>
+public sealed record TerminalLogPayload(string CommandId, string Command, string Stream, string Text, int? ExitCode = null, long? DurationMs = null);
