@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Osiris.Shared.Contracts;
+
+namespace Osiris.Web.Api;
+
+/// <summary>The API's REST side. Every call goes through the named client "api" (service discovery, resilience, key).</summary>
+public sealed class OsirisApi(IHttpClientFactory factory)
+{
+    public const string ClientName = "api";
+    public const string StreamClientName = "api-stream";
+    private const string Tasks = "/api/v1/tasks";
+
+    private HttpClient Http => factory.CreateClient(ClientName);
+
+    /// <summary>Every task (page by page, newest first, at most <paramref name="max"/>) and the newest event id before the read.</summary>
+    public async Task<(List<TaskDto> Tasks, long LastEventId)> ListTasksAsync(int max, CancellationToken ct)
+    {
+        var tasks = new List<TaskDto>();
+        long? lastEventId = null;
+        for (var page = 1; tasks.Count < max; page++)
+        {
+            using var response = await Http.GetAsync($"{Tasks}?page={page}&pageSize=200", ct);
+            response.EnsureSuccessStatusCode();
+            // The first page's header is the one to resume from: later pages only add older tasks.
+            lastEventId ??= long.Parse(response.Headers.GetValues("X-Last-Event-Id").Single(), CultureInfo.InvariantCulture);
+            var items = (await response.Content.ReadFromJsonAsync<TaskPage>(OsirisJson.Options, ct))!;
+            tasks.AddRange(items.Items);
+            if (items.Items.Count < items.PageSize || tasks.Count >= items.Total)
+            {
+                break;
+            }
+        }
+        return (tasks, lastEventId ?? 0);
+    }
+
+    public async Task<TaskDto?> GetTaskAsync(Guid id, CancellationToken ct)
+    {
+        using var response = await Http.GetAsync($"{Tasks}/{id}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<TaskDto>(OsirisJson.Options, ct);
+    }
+
+    public async Task<List<OsirisEvent>> GetTaskEventsAsync(Guid id, long after, int limit, CancellationToken ct) =>
+        await Http.GetFromJsonAsync<List<OsirisEvent>>($"{Tasks}/{id}/events?after={after}&limit={limit}", OsirisJson.Options, ct) ?? [];
+
+    public async Task<ApiResult<TaskDto>> CreateTaskAsync(NewTaskForm form, CancellationToken ct)
+    {
+        using var response = await Http.PostAsJsonAsync(Tasks, new
+        {
+            title = form.Title.Trim(),
+            description = form.Description,
+            brain = string.IsNullOrEmpty(form.Brain) ? null : form.Brain,
+            model = string.IsNullOrEmpty(form.Model) ? null : form.Model,
+            requireApproval = form.RequireApproval,
+            source = TaskSources.Ui,
+        }, OsirisJson.Options, ct);
+        return await ApiResult<TaskDto>.ReadAsync(response, ct);
+    }
+
+    public async Task<ApiResult> PostMessageAsync(Guid id, string text, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/messages", new { text }, ct);
+
+    public async Task<ApiResult> CancelAsync(Guid id, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/cancel", null, ct);
+
+    public async Task<ApiResult> DecideApprovalAsync(Guid id, string approvalId, bool approve, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/approvals/{Uri.EscapeDataString(approvalId)}", new ApprovalDecision(approve), ct);
+
+    public async Task<ApiResult> SetTaskBrainAsync(Guid id, BrainChoice choice, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Put, $"{Tasks}/{id}/brain", choice, ct);
+
+    public async Task<ApiResult> SetDefaultBrainAsync(BrainChoice choice, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Put, "/api/v1/settings/brain", choice, ct);
+
+    /// <summary>The brain catalog, or null while the API has none (404: an API without brains yet).</summary>
+    public async Task<BrainCatalog?> GetBrainsAsync(CancellationToken ct)
+    {
+        using var response = await Http.GetAsync("/api/v1/brains", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<BrainCatalog>(OsirisJson.Options, ct);
+    }
+
+    private async Task<ApiResult> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: OsirisJson.Options);
+        }
+        try
+        {
+            using var response = await Http.SendAsync(request, ct);
+            return await ApiResult.ReadAsync(response, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            return ApiResult.Failed($"The API cannot be reached ({e.Message}).");
+        }
+    }
+}

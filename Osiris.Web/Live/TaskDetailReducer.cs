@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Osiris.Shared.Contracts;
+
+namespace Osiris.Web.Live;
+
+/// <summary>Folds one task's events, in id order, into its <see cref="TaskDetail"/>. Pure: no I/O, no clock.</summary>
+public static class TaskDetailReducer
+{
+    public static TaskDetail Apply(TaskDetail detail, OsirisEvent e)
+    {
+        if (e.Id <= detail.LastEventId)
+        {
+            return detail; // already applied: history and the live stream overlap by design
+        }
+        detail = detail with { LastEventId = e.Id };
+        return e.Type switch
+        {
+            EventTypes.NewMessage => AddMessage(detail, e.Payload.Deserialize<NewMessagePayload>(OsirisJson.Options)!, e.Timestamp),
+            EventTypes.ArtifactStream => AddArtifact(detail, e.Payload.Deserialize<ArtifactStreamPayload>(OsirisJson.Options)!, e.Timestamp),
+            EventTypes.TerminalLog => AddTerminal(detail, e.Payload.Deserialize<TerminalLogPayload>(OsirisJson.Options)!, e.Timestamp),
+            EventTypes.TaskUpdate => UpdateApproval(detail, e.Payload.Deserialize<TaskUpdatePayload>(OsirisJson.Options)!),
+            _ => detail,
+        };
+    }
+
+    /// <summary>The task as a <c>task_update</c> leaves it.</summary>
+    public static TaskDto ApplyUpdate(TaskDto task, TaskUpdatePayload update, DateTimeOffset at) => task with
+    {
+        Status = update.Status,
+        Tokens = update.Tokens,
+        CostUsd = update.CostUsd,
+        Brain = update.Brain ?? task.Brain,
+        Model = update.Model ?? task.Model,
+        Result = update.Result ?? task.Result,
+        UpdatedAt = at,
+    };
+
+    private static TaskDetail AddMessage(TaskDetail detail, NewMessagePayload m, DateTimeOffset at)
+    {
+        var index = detail.Messages.FindIndex(x => x.Id == m.MessageId);
+        if (index < 0)
+        {
+            var message = new ChatMessage(m.MessageId, m.Role, m.Kind, m.Text ?? m.Delta ?? "", m.Final, m.Model, at);
+            return detail with { Messages = detail.Messages.Add(message) };
+        }
+        var old = detail.Messages[index];
+        // A whole text replaces what the deltas built up; a delta appends.
+        var text = m.Text ?? old.Text + m.Delta;
+        var updated = old with { Text = text, Final = old.Final || m.Final, Model = m.Model ?? old.Model };
+        return detail with { Messages = detail.Messages.SetItem(index, updated) };
+    }
+
+    private static TaskDetail AddArtifact(TaskDetail detail, ArtifactStreamPayload a, DateTimeOffset at)
+    {
+        var version = new ArtifactVersion(a.Version, a.Diff, a.Size, at);
+        var index = detail.Artifacts.FindIndex(x => x.Path == a.Path);
+        if (index < 0)
+        {
+            return detail with { Artifacts = detail.Artifacts.Add(new Artifact(a.Path, [version])) };
+        }
+        var artifact = detail.Artifacts[index];
+        var versions = artifact.Versions.RemoveAll(v => v.Version == a.Version).Add(version).Sort((x, y) => x.Version.CompareTo(y.Version));
+        // The file changed last moves to the top of the panel.
+        return detail with { Artifacts = detail.Artifacts.RemoveAt(index).Add(artifact with { Versions = versions }) };
+    }
+
+    private static TaskDetail AddTerminal(TaskDetail detail, TerminalLogPayload t, DateTimeOffset at)
+    {
+        var index = detail.Terminals.FindIndex(x => x.CommandId == t.CommandId);
+        var session = index < 0 ? new TerminalSession(t.CommandId, t.Command, [], null, null, at) : detail.Terminals[index];
+        if (!string.IsNullOrEmpty(t.Text))
+        {
+            session = session with { Output = session.Output.Add(new TerminalChunk(t.Stream, t.Text)) };
+        }
+        if (t.ExitCode is not null)
+        {
+            session = session with { ExitCode = t.ExitCode, DurationMs = t.DurationMs };
+        }
+        return detail with { Terminals = index < 0 ? detail.Terminals.Add(session) : detail.Terminals.SetItem(index, session) };
+    }
+
+    private static TaskDetail UpdateApproval(TaskDetail detail, TaskUpdatePayload update) =>
+        detail with { Approval = update.Status == TaskStatuses.AwaitingApproval ? update.Approval ?? detail.Approval : null };
+}
