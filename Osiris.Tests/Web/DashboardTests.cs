@@ -23,8 +23,9 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
         var loads = 0;
         page.Load += (_, _) => loads++;
 
+        // One untimed message first: the very first webhook of a process pays for JIT compilation on every hop.
         var latencies = new List<double>();
-        for (var i = 0; i < 20; i++)
+        for (var i = -1; i < 20; i++)
         {
             var body = $"Quote {100 + i} units of part {Guid.NewGuid().ToString("N")[..8]}";
             var waId = "49" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999);
@@ -34,7 +35,10 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
             using var response = await fixture.Api.SendAsync(Payloads.WhatsAppPost(
                 Payloads.WhatsAppText("wamid." + Guid.NewGuid().ToString("N"), waId, "Kerry Fisher", body)), Ct);
             await row.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 5_000 });
-            latencies.Add(stopwatch.Elapsed.TotalMilliseconds);
+            if (i >= 0)
+            {
+                latencies.Add(stopwatch.Elapsed.TotalMilliseconds);
+            }
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var item = page.Locator("li.task-row", new() { Has = row });
