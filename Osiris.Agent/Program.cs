@@ -1,13 +1,15 @@
-using Osiris.Shared.Storage;
+using Osiris.Agent;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.AddOsirisStorage();
+builder.AddAgentServices();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
 
 app.Run();
+
+/// <summary>Visible to tests that host a worker in-process.</summary>
+public partial class Program;

@@ -3,6 +3,7 @@ using Osiris.Api.Maintenance;
 using Osiris.Api.Replies;
 using Osiris.Api.Security;
 using Osiris.Api.Stream;
+using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 
@@ -32,6 +33,7 @@ public static class Extensions
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
 
+        builder.Services.AddOptions<BrainSettings>().BindConfiguration(BrainSettings.Section);
         builder.Services.AddOptions<ChannelOptions>().BindConfiguration(ChannelOptions.Section);
         builder.Services.AddOptions<ReplyOptions>().BindConfiguration(ReplyOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         // Our own retry loop records every attempt, so the standard resilience handler's hidden retries are removed.

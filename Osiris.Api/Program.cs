@@ -1,4 +1,5 @@
 using Osiris.Api;
+using Osiris.Api.Brains;
 using Osiris.Api.Stream;
 using Osiris.Api.Tasks;
 using Osiris.Api.Webhooks.Email;
@@ -24,6 +25,8 @@ app.UseStatusCodePages();
 app.MapOpenApi();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
+app.MapTaskControlApi();
+app.MapBrainsApi();
 app.MapStreamApi();
 app.MapWhatsAppWebhook();
 app.MapEmailWebhook();

@@ -24,14 +24,16 @@ var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Knowledge__IndexPath", Path.Combine(dataDir, "knowledge.db"))
     .WithOsirisDefaults();
 
-builder.AddProject<Projects.Osiris_Agent>("agent")
+var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")
     .WithEnvironment("Osiris__ApiKey", apiKey)
-    .WithEnvironment("Osiris__McpToken", mcpToken)
+    .WithEnvironment("Agent__Mcp__Token", mcpToken)
     .WithOsirisDefaults()
     .WithInfrastructure(infrastructure)
     .WithReference(api).WaitFor(api)
     .WithReference(mcpServer).WaitFor(mcpServer);
+
+builder.WithBrainParameters(api, agent);
 
 builder.AddProject<Projects.Osiris_Web>("web")
     .WithExternalHttpEndpoints()

@@ -38,7 +38,7 @@ public sealed class ReplyDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await hub.Ready.WaitAsync(stoppingToken);
-        using var updates = hub.Subscribe(new EventFilter(null, new HashSet<string> { EventTypes.TaskUpdate }));
+        using var updates = hub.Subscribe(new EventFilter(null, new HashSet<string> { EventTypes.TaskUpdate }), client: false);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -33,10 +33,13 @@ public sealed class EventHub(
 
     public int SubscriberCount => _subscriptions.Count;
 
-    public StreamSubscription Subscribe(EventFilter filter)
+    /// <summary>SSE clients only, not this replica's own listeners (such as the reply dispatcher).</summary>
+    public int ClientCount => _subscriptions.Keys.Count(s => s.IsClient);
+
+    public StreamSubscription Subscribe(EventFilter filter, bool client = true)
     {
         var subscription = new StreamSubscription(this, filter, options.Value.BufferSize,
-            traced: _subscriptions.Count < options.Value.MaxTracedClients);
+            traced: client && _subscriptions.Count < options.Value.MaxTracedClients) { IsClient = client };
         _subscriptions.TryAdd(subscription, 0);
         return subscription;
     }

@@ -39,6 +39,8 @@ public sealed class StreamSubscription : IDisposable
 
     public EventFilter Filter { get; }
 
+    public bool IsClient { get; init; } = true;
+
     /// <summary>Whether this client's writes get their own spans (bounded per replica to keep tracing cheap).</summary>
     public bool Traced { get; }
     public ChannelReader<DispatchedEvent> Reader => _channel.Reader;

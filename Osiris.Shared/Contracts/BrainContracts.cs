@@ -19,4 +19,10 @@ public sealed record ApprovalRequest(string Id, string Tool, System.Text.Json.Js
 public sealed record ArtifactStreamPayload(string Path, string Diff, int Version, long Size);
 
 /// <summary><c>terminal_log</c>: a command printed a line, or ended (then ExitCode and DurationMs are set).</summary>
-public sealed record TerminalLogPayload(string CommandId, string Command, string Stream, string Text, int? ExitCode = null, long? DurationMs = null);
+public sealed record TerminalLogPayload(
+    string CommandId,
+    string Command,
+    string Stream,
+    string Text,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? ExitCode = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] long? DurationMs = null);

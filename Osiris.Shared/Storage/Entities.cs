@@ -17,6 +17,11 @@ public sealed class TaskRecord
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>The agent worker holding the task, and until when (a lease renewed while it works).</summary>
+    public string? LeaseOwner { get; set; }
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+    public int Step { get; set; }
+
     /// <summary>Who sent the work (a WhatsApp profile name, an e-mail From), for people to read.</summary>
     public string? Sender { get; set; }
 
@@ -67,6 +72,28 @@ public sealed class MessageRecord
     public required string Text { get; set; }
     public string? Model { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Machine-readable content (a tool call's id, name and arguments; a tool result), so a task can resume.</summary>
+    public string? Data { get; set; }
+}
+
+/// <summary>A tool call waiting for a person's yes or no.</summary>
+public sealed class ApprovalRecord
+{
+    public Guid Id { get; set; }
+    public Guid TaskId { get; set; }
+    public required string Tool { get; set; }
+    public required string Arguments { get; set; }
+    public required string Status { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? DecidedAt { get; set; }
+}
+
+/// <summary>Global settings (the default brain), as JSON values.</summary>
+public sealed class SettingRecord
+{
+    public required string Key { get; set; }
+    public required string Value { get; set; }
 }
 
 /// <summary>One version of one file a task touched.</summary>

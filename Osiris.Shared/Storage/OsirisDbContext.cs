@@ -14,6 +14,8 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<EventRecord> Events => Set<EventRecord>();
     public DbSet<ChannelMessageRecord> ChannelMessages => Set<ChannelMessageRecord>();
     public DbSet<DeliveryRecord> Deliveries => Set<DeliveryRecord>();
+    public DbSet<ApprovalRecord> Approvals => Set<ApprovalRecord>();
+    public DbSet<SettingRecord> Settings => Set<SettingRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -34,6 +36,23 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             task.Property(t => t.ReplyThread).HasMaxLength(1000);
             task.Property(t => t.ReplySubject).HasMaxLength(1000);
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.Status });
+            task.Property(t => t.LeaseOwner).HasMaxLength(200);
+            task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
+        });
+
+        modelBuilder.Entity<ApprovalRecord>(approval =>
+        {
+            approval.ToTable("approvals");
+            approval.Property(a => a.Tool).HasMaxLength(100);
+            approval.Property(a => a.Status).HasMaxLength(20);
+            approval.HasIndex(a => a.TaskId);
+        });
+
+        modelBuilder.Entity<SettingRecord>(setting =>
+        {
+            setting.ToTable("settings");
+            setting.HasKey(x => x.Key);
+            setting.Property(x => x.Key).HasMaxLength(100);
         });
 
         modelBuilder.Entity<ChannelMessageRecord>(message =>
@@ -104,7 +123,7 @@ public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext
             v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
         foreach (var entity in modelBuilder.Model.GetEntityTypes())
         {
-            foreach (var property in entity.GetProperties().Where(p => p.ClrType == typeof(DateTimeOffset)))
+            foreach (var property in entity.GetProperties().Where(p => p.ClrType == typeof(DateTimeOffset) || p.ClrType == typeof(DateTimeOffset?)))
             {
                 property.SetValueConverter(converter);
             }

@@ -11,7 +11,7 @@ public sealed class AppStartupTests
 
         await AssertEveryServiceAnswersHealthy(osiris);
         Assert.True(File.Exists(Path.Combine(osiris.DataDir, "osiris.db")), "the SQLite database lives in Osiris:DataDir");
-        TestContext.Current.SendDiagnosticMessage($"embedded: all healthy after {osiris.Startup.TotalSeconds:F1} s");
+        TestContext.Current.TestOutputHelper?.WriteLine($"embedded: all healthy after {osiris.Startup.TotalSeconds:F1} s");
     }
 
     [Fact]
@@ -26,7 +26,7 @@ public sealed class AppStartupTests
             "postgres-init", e => e.Snapshot.State?.Text == KnownResourceStates.Finished, TestContext.Current.CancellationToken);
         Assert.Equal(0, init.Snapshot.ExitCode);
         Assert.True(File.Exists(Path.Combine(osiris.DataDir, "postgres", "PG_VERSION")), "the cluster lives in Osiris:DataDir");
-        TestContext.Current.SendDiagnosticMessage($"local: all healthy after {osiris.Startup.TotalSeconds:F1} s");
+        TestContext.Current.TestOutputHelper?.WriteLine($"local: all healthy after {osiris.Startup.TotalSeconds:F1} s");
     }
 
     private static async Task AssertEveryServiceAnswersHealthy(OsirisApp osiris)

@@ -30,7 +30,8 @@ public sealed class OsirisApp : IAsyncDisposable
         var stopwatch = Stopwatch.StartNew();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
             [$"--Osiris:Infrastructure={mode}", $"--Osiris:DataDir={dataDir}", .. extraArgs]);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Osiris.AppHost.Resources.agent", Environment.GetEnvironmentVariable("OSIRIS_TEST_AGENT_LOGS") == "1" ? LogLevel.Information : LogLevel.Warning));
         configure?.Invoke(builder);
 
         var app = await builder.BuildAsync();

@@ -55,7 +55,7 @@ public abstract class WhatsAppWebhookTests<TFixture>(TFixture fixture) where TFi
             Payloads.WhatsAppText("wamid." + Guid.NewGuid().ToString("N"), waId, "Kerry Fisher", "Can you quote 300 units?")), Ct);
         var ack = stopwatch.Elapsed.TotalMilliseconds;
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        TestContext.Current.SendDiagnosticMessage($"[{fixture.Mode}] WhatsApp webhook acknowledged in {ack:F1} ms");
+        TestContext.Current.TestOutputHelper?.WriteLine($"[{fixture.Mode}] WhatsApp webhook acknowledged in {ack:F1} ms");
 
         var events = await stream.ReadUntilAsync(es =>
             es.Any(e => e.Type == "task_created" && e.Payload.GetProperty("source").GetString() == "whatsapp" && e.Payload.GetProperty("description").GetString() == "Can you quote 300 units?")

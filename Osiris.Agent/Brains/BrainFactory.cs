@@ -1,0 +1,71 @@
+using System.ClientModel;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using Osiris.Agent.Brains.Gemini;
+using Osiris.Shared.Contracts;
+
+namespace Osiris.Agent.Brains;
+
+/// <summary>
+/// Builds one provider's <see cref="IChatClient"/>: the provider client, with OpenTelemetry (GenAI conventions) and
+/// logging around it, so every call is traced and logged with its own provider and model. Clients are cached per
+/// brain; the model is chosen per call through <see cref="ChatOptions.ModelId"/>.
+/// </summary>
+public sealed class BrainFactory(
+    IOptions<BrainSettings> settings,
+    IHttpClientFactory httpClients,
+    ILoggerFactory loggers,
+    IServiceProvider services)
+{
+    public const string GeminiHttpClient = "gemini";
+    private readonly Dictionary<string, IChatClient> _clients = [];
+    private readonly Lock _gate = new();
+
+    public BrainSettings Settings => settings.Value;
+
+    public bool IsConfigured(string brain) => settings.Value.ConfiguredBrains().Contains(brain);
+
+    public IChatClient Get(string brain)
+    {
+        lock (_gate)
+        {
+            if (!_clients.TryGetValue(brain, out var client))
+            {
+                client = new ChatClientBuilder(CreateProvider(brain))
+                    .UseOpenTelemetry(loggers, configure: otel => otel.EnableSensitiveData = false)
+                    .UseLogging(loggers)
+                    .Build(services);
+                _clients[brain] = client;
+            }
+            return client;
+        }
+    }
+
+    private IChatClient CreateProvider(string brain)
+    {
+        var provider = settings.Value.For(brain);
+        switch (brain)
+        {
+            case Shared.Contracts.Brains.OpenAI:
+            case Shared.Contracts.Brains.OpenAICompatible:
+                var options = new OpenAIClientOptions();
+                if (provider.Endpoint.Length > 0)
+                {
+                    options.Endpoint = new Uri(provider.Endpoint);
+                }
+                // Local OpenAI-compatible servers (Ollama, LM Studio) accept any key; the SDK needs a non-empty one.
+                var key = provider.ApiKey.Length > 0 ? provider.ApiKey : "not-needed";
+                return new OpenAI.Chat.ChatClient(provider.Model, new ApiKeyCredential(key), options).AsIChatClient();
+            case Shared.Contracts.Brains.Gemini:
+                return new GeminiChatClient(httpClients.CreateClient(GeminiHttpClient), new GeminiChatClientOptions
+                {
+                    Endpoint = new Uri(provider.Endpoint.Length > 0 ? provider.Endpoint : "https://generativelanguage.googleapis.com/v1beta"),
+                    ApiKey = provider.ApiKey,
+                    Model = provider.Model,
+                });
+            default:
+                return new OfflineChatClient();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using StackExchange.Redis;
+
+namespace Osiris.Agent.Intake;
+
+/// <summary>
+/// Wake-ups from the event channel. Redis only wakes the agent: new work (task_created), a cancel, a person's
+/// message, an approval decision. Every decision itself is read from the database, so a lost message only delays.
+/// </summary>
+public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignals> logger) : IHostedService
+{
+    private readonly ConcurrentDictionary<Guid, TaskSignal> _tasks = new();
+    private SemaphoreSlim _work = new(0);
+    private ChannelMessageQueue? _queue;
+
+    /// <summary>Released when new work may be waiting.</summary>
+    public SemaphoreSlim NewWork => _work;
+
+    public TaskSignal Register(Guid taskId) => _tasks.GetOrAdd(taskId, _ => new TaskSignal());
+
+    public void Unregister(Guid taskId) => _tasks.TryRemove(taskId, out _);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _work = new SemaphoreSlim(0);
+        _queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(EventPublisher.Channel));
+        _queue.OnMessage(message =>
+        {
+            try
+            {
+                var envelope = JsonSerializer.Deserialize<EventEnvelope>((byte[])message.Message!, OsirisJson.Options);
+                if (envelope?.Event is { } e)
+                {
+                    Route(e);
+                }
+            }
+            catch (JsonException ex)
+            {
+                logger.LogWarning(ex, "Ignored an unreadable event message");
+            }
+        });
+    }
+
+    private void Route(OsirisEvent e)
+    {
+        if (e.Type == EventTypes.TaskCreated || e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Queued)
+        {
+            _work.Release();
+        }
+        if (e.TaskId is not Guid id || !_tasks.TryGetValue(id, out var signal))
+        {
+            return;
+        }
+        if (e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Cancelled)
+        {
+            signal.Cancel();
+        }
+        signal.Wake();
+    }
+
+    private static string? Status(OsirisEvent e) =>
+        e.Payload.ValueKind == JsonValueKind.Object && e.Payload.TryGetProperty("status", out var s) ? s.GetString() : null;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_queue is not null)
+        {
+            await _queue.UnsubscribeAsync();
+        }
+    }
+}
+
+/// <summary>One running task's wake-ups: cancel, and "something changed, look again".</summary>
+public sealed class TaskSignal
+{
+    private readonly CancellationTokenSource _cancelled = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public CancellationToken Cancelled => _cancelled.Token;
+
+    public void Cancel() => _cancelled.Cancel();
+
+    public void Wake() => Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Waits for a wake-up, at most <paramref name="timeout"/> (decisions are re-read from the database anyway).</summary>
+    public Task WaitAsync(TimeSpan timeout, CancellationToken ct) => Volatile.Read(ref _changed).Task.WaitAsync(timeout, ct)
+        .ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+}

@@ -1,0 +1,146 @@
+using Microsoft.EntityFrameworkCore;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Agent.Loop;
+
+/// <summary>
+/// One task's run: its counters and the one place that writes its state and publishes its events. Every write uses
+/// a fresh DbContext, because deltas, terminal lines and model turns publish from different threads.
+/// </summary>
+public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings brains, IServiceScopeFactory scopes, TimeProvider time)
+{
+    private readonly SemaphoreSlim _writes = new(1, 1);
+
+    public Guid TaskId => taskId;
+    public AgentOptions Options => options;
+    public int Step { get; private set; }
+    public long Tokens { get; private set; }
+    public decimal CostUsd { get; private set; }
+    public string Brain { get; private set; } = Shared.Contracts.Brains.Offline;
+    public string Model { get; private set; } = BrainSettings.OfflineModel;
+    public bool RequireApproval { get; private set; }
+    public HashSet<Guid> SeenMessages { get; } = [];
+
+    public async Task<TaskRecord> LoadAsync(CancellationToken ct)
+    {
+        var task = await ReadAsync(db => db.Tasks.AsNoTracking().SingleAsync(t => t.Id == taskId, ct));
+        Step = task.Step;
+        Tokens = task.Tokens;
+        CostUsd = task.CostUsd;
+        RequireApproval = task.RequireApproval;
+        // Unknown until CurrentBrainAsync has resolved and recorded it on the task.
+        Brain = "";
+        Model = "";
+        return task;
+    }
+
+    /// <summary>The task's brain now (it may have been switched), else the global default, else the first configured.</summary>
+    public async Task<(string Brain, string Model)> CurrentBrainAsync(CancellationToken ct)
+    {
+        var (brain, model) = await ReadAsync(async db =>
+        {
+            var task = await db.Tasks.AsNoTracking().Where(t => t.Id == taskId).Select(t => new { t.Brain, t.Model }).SingleAsync(ct);
+            if (task.Brain is not null && brains.ConfiguredBrains().Contains(task.Brain))
+            {
+                return (task.Brain, string.IsNullOrEmpty(task.Model) ? brains.For(task.Brain).Model : task.Model);
+            }
+            var stored = await db.Settings.AsNoTracking().Where(s => s.Key == "brain.default").Select(s => s.Value).SingleOrDefaultAsync(ct);
+            var choice = stored is null ? null : System.Text.Json.JsonSerializer.Deserialize<BrainChoice>(stored, OsirisJson.Options);
+            var fallback = choice is not null && brains.ConfiguredBrains().Contains(choice.Brain) ? choice.Brain : brains.ConfiguredBrains().First();
+            return (fallback, choice?.Brain == fallback && !string.IsNullOrEmpty(choice.Model) ? choice.Model! : brains.For(fallback).Model);
+        });
+        if (brain != Brain || model != Model)
+        {
+            Brain = brain;
+            Model = model;
+            await UpdateTaskAsync(t => { t.Brain = brain; t.Model = model; }, ct);
+        }
+        return (brain, model);
+    }
+
+    public async Task SwitchBrainAsync(string brain, string model, string announcement, CancellationToken ct)
+    {
+        Brain = brain;
+        Model = model;
+        await UpdateTaskAsync(t => { t.Brain = brain; t.Model = model; }, ct,
+            new EventDraft(EventTypes.SystemNotification, taskId, new SystemNotificationPayload("warning", announcement)));
+    }
+
+    public Task BeginStepAsync(CancellationToken ct)
+    {
+        Step++;
+        if (Step > options.MaxSteps)
+        {
+            throw new BudgetExceededException($"the step limit of {options.MaxSteps} model turns was reached");
+        }
+        if (options.MaxTokensPerTask > 0 && Tokens >= options.MaxTokensPerTask)
+        {
+            throw new BudgetExceededException($"the token budget of {options.MaxTokensPerTask} was used up ({Tokens} tokens)");
+        }
+        if (options.MaxCostUsdPerTask > 0 && CostUsd >= options.MaxCostUsdPerTask)
+        {
+            throw new BudgetExceededException($"the cost budget of ${options.MaxCostUsdPerTask} was used up (${CostUsd:0.####})");
+        }
+        return UpdateTaskAsync(t => t.Step = Step, ct);
+    }
+
+    public Task AddUsageAsync(long input, long output, CancellationToken ct)
+    {
+        Tokens += input + output;
+        CostUsd += options.Cost(Model, input, output);
+        return UpdateTaskAsync(t => { t.Tokens = Tokens; t.CostUsd = CostUsd; }, ct);
+    }
+
+    /// <summary>Changes the task and publishes its <c>task_update</c> (plus any extra events) in one commit.</summary>
+    public async Task UpdateTaskAsync(Action<TaskRecord> change, CancellationToken ct, params EventDraft[] extra)
+    {
+        await WriteAsync(async (db, publisher) =>
+        {
+            var task = await db.Tasks.SingleAsync(t => t.Id == taskId, ct);
+            change(task);
+            task.UpdatedAt = time.UtcNow();
+            await publisher.PublishAsync(db, [TaskUpdate(task), .. extra], ct);
+        });
+    }
+
+    public static EventDraft TaskUpdate(TaskRecord task, ApprovalRequest? approval = null) =>
+        new(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model,
+            approval, task.Status is TaskStatuses.Completed or TaskStatuses.Failed ? task.Result : null));
+
+    public Task PublishAsync(string type, object payload, CancellationToken ct) =>
+        WriteAsync((db, publisher) => publisher.PublishAsync(db, type, taskId, payload, ct));
+
+    public Task StoreMessageAsync(MessageRecord message, object payload, CancellationToken ct) =>
+        WriteAsync(async (db, publisher) =>
+        {
+            db.Messages.Add(message);
+            await publisher.PublishAsync(db, EventTypes.NewMessage, taskId, payload, ct);
+        });
+
+    public async Task<T> ReadAsync<T>(Func<OsirisDbContext, Task<T>> read)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await read(scope.ServiceProvider.GetRequiredService<OsirisDbContext>());
+    }
+
+    public async Task WriteAsync(Func<OsirisDbContext, EventPublisher, Task> write)
+    {
+        await _writes.WaitAsync();
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await write(scope.ServiceProvider.GetRequiredService<OsirisDbContext>(), scope.ServiceProvider.GetRequiredService<EventPublisher>());
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    public DateTimeOffset Now => time.UtcNow();
+}
+
+/// <summary>A task ran out of steps, tokens or money.</summary>
+public sealed class BudgetExceededException(string reason) : Exception(reason);

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Osiris.Api.Security;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Api.Brains;
+
+/// <summary>Which model providers exist, and the global default brain.</summary>
+public static class BrainsApi
+{
+    public const string DefaultBrainKey = "brain.default";
+
+    public static RouteGroupBuilder MapBrainsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Brains");
+        group.MapGet("/brains", ListBrains);
+        group.MapGet("/settings/brain", GetDefault);
+        group.MapPut("/settings/brain", SetDefault);
+        return group;
+    }
+
+    public static async Task<Ok<BrainCatalog>> ListBrains(OsirisDbContext db, IOptions<BrainSettings> settings, CancellationToken ct) =>
+        TypedResults.Ok(new BrainCatalog(Catalog(settings.Value), await ReadDefaultAsync(db, settings.Value, ct)));
+
+    public static async Task<Ok<BrainChoice>> GetDefault(OsirisDbContext db, IOptions<BrainSettings> settings, CancellationToken ct) =>
+        TypedResults.Ok(await ReadDefaultAsync(db, settings.Value, ct));
+
+    public static async Task<Results<Ok<BrainChoice>, ValidationProblem>> SetDefault(BrainChoice choice, OsirisDbContext db,
+        IOptions<BrainSettings> settings, EventPublisher publisher, CancellationToken ct)
+    {
+        if (Validate(choice, settings.Value) is { } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var normalised = choice with { Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model };
+        var json = JsonSerializer.Serialize(normalised, OsirisJson.Options);
+        var row = await db.Settings.SingleOrDefaultAsync(s => s.Key == DefaultBrainKey, ct);
+        if (row is null)
+        {
+            db.Settings.Add(new SettingRecord { Key = DefaultBrainKey, Value = json });
+        }
+        else
+        {
+            row.Value = json;
+        }
+        await publisher.PublishAsync(db, EventTypes.SystemNotification, null,
+            new SystemNotificationPayload("info", $"Default brain is now {normalised.Brain} ({normalised.Model})."), ct);
+        return TypedResults.Ok(normalised);
+    }
+
+    public static IReadOnlyList<BrainInfo> Catalog(BrainSettings settings) => Shared.Contracts.Brains.All.Select(brain =>
+    {
+        var provider = settings.For(brain);
+        var model = provider.Model.Length > 0 ? provider.Model : brain;
+        return new BrainInfo(brain, brain == Shared.Contracts.Brains.Offline || provider.IsConfigured, model,
+            brain switch
+            {
+                Shared.Contracts.Brains.OpenAI => Distinct(model, "gpt-4o", "gpt-4o-mini", "gpt-4.1"),
+                Shared.Contracts.Brains.Gemini => Distinct(model, "gemini-2.5-pro", "gemini-2.5-flash"),
+                _ => [model],
+            },
+            Offline: brain == Shared.Contracts.Brains.Offline);
+    }).ToList();
+
+    public static async Task<BrainChoice> ReadDefaultAsync(OsirisDbContext db, BrainSettings settings, CancellationToken ct)
+    {
+        var row = await db.Settings.AsNoTracking().SingleOrDefaultAsync(s => s.Key == DefaultBrainKey, ct);
+        if (row is not null && JsonSerializer.Deserialize<BrainChoice>(row.Value, OsirisJson.Options) is { } stored)
+        {
+            return stored;
+        }
+        var first = settings.ConfiguredBrains().First();
+        return new BrainChoice(first, settings.For(first).Model);
+    }
+
+    /// <summary>Null when the choice names a configured brain; otherwise the errors, naming what is configured.</summary>
+    public static Dictionary<string, string[]>? Validate(BrainChoice? choice, BrainSettings settings)
+    {
+        if (choice is null || !Shared.Contracts.Brains.All.Contains(choice.Brain))
+        {
+            return new() { ["brain"] = [$"Unknown brain '{choice?.Brain}'. Allowed: {string.Join(", ", Shared.Contracts.Brains.All)}."] };
+        }
+        if (!settings.ConfiguredBrains().Contains(choice.Brain))
+        {
+            return new() { ["brain"] = [$"Brain '{choice.Brain}' is not configured. Configured: {string.Join(", ", settings.ConfiguredBrains())}."] };
+        }
+        if (choice.Model is { Length: > 100 })
+        {
+            return new() { ["model"] = ["The model name has at most 100 characters."] };
+        }
+        return null;
+    }
+
+    private static string[] Distinct(params string[] models) => models.Distinct().ToArray();
+}

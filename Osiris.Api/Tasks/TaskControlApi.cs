@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Osiris.Api.Brains;
+using Osiris.Api.Security;
+using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
+using Osiris.Shared.Storage;
+
+namespace Osiris.Api.Tasks;
+
+/// <summary>A person steering a running task: its brain, and approvals of tool calls.</summary>
+public static class TaskControlApi
+{
+    public static RouteGroupBuilder MapTaskControlApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().WithTags("Tasks");
+        group.MapPut("/{id:guid}/brain", SwitchBrain);
+        group.MapPost("/{id:guid}/approvals/{approvalId:guid}", Decide);
+        return group;
+    }
+
+    /// <summary>Takes effect at the task's next model turn; the agent reads the task's brain before every call.</summary>
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SwitchBrain(Guid id, BrainChoice choice,
+        OsirisDbContext db, EventPublisher publisher, IOptions<BrainSettings> settings, TimeProvider time, CancellationToken ct)
+    {
+        if (BrainsApi.Validate(choice, settings.Value) is { } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
+        if (task is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+        }
+        if (!TaskStatuses.IsOpen(task.Status))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is closed", detail: $"Task {id} is {task.Status}.");
+        }
+        task.Brain = choice.Brain;
+        task.Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model;
+        task.UpdatedAt = time.UtcNow();
+        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
+            new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+        return TypedResults.Ok(TaskDto.From(task));
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> Decide(Guid id, Guid approvalId, ApprovalDecision decision,
+        OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        var approval = await db.Approvals.SingleOrDefaultAsync(a => a.Id == approvalId && a.TaskId == id, ct);
+        var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
+        if (approval is null || task is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Approval not found",
+                detail: $"Task {id} has no approval {approvalId}.");
+        }
+        if (approval.Status != "pending")
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already decided",
+                detail: $"Approval {approvalId} was already {approval.Status}.");
+        }
+        approval.Status = decision.Approve ? "approved" : "denied";
+        approval.DecidedAt = time.UtcNow();
+        if (task.Status == TaskStatuses.AwaitingApproval)
+        {
+            task.Status = TaskStatuses.Running;
+        }
+        task.UpdatedAt = time.UtcNow();
+        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
+            new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+        return TypedResults.Ok(TaskDto.From(task));
+    }
+}

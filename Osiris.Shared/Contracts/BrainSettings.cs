@@ -1,0 +1,40 @@
+namespace Osiris.Shared.Contracts;
+
+/// <summary>
+/// <c>Osiris:Brains</c>: the model providers, set by the AppHost from its parameters. The agent receives the keys;
+/// the API only learns whether each provider is configured and its model.
+/// </summary>
+public sealed class BrainSettings
+{
+    public const string Section = "Osiris:Brains";
+
+    public ProviderSettings OpenAI { get; set; } = new() { Model = "gpt-4o" };
+    public ProviderSettings Gemini { get; set; } = new() { Model = "gemini-2.5-pro" };
+    public ProviderSettings Compatible { get; set; } = new();
+
+    public ProviderSettings For(string brain) => brain switch
+    {
+        Brains.OpenAI => OpenAI,
+        Brains.Gemini => Gemini,
+        Brains.OpenAICompatible => Compatible,
+        _ => new ProviderSettings { Configured = true, Model = OfflineModel },
+    };
+
+    public const string OfflineModel = "offline-scripted";
+
+    /// <summary>In the order the issue fixes: openai, gemini, openai-compatible, offline (always available).</summary>
+    public IEnumerable<string> ConfiguredBrains() =>
+        Brains.All.Where(b => b == Brains.Offline || For(b).IsConfigured);
+}
+
+public sealed class ProviderSettings
+{
+    public string ApiKey { get; set; } = "";
+    public string Endpoint { get; set; } = "";
+    public string Model { get; set; } = "";
+
+    /// <summary>Set by the AppHost for services that do not receive the key.</summary>
+    public bool Configured { get; set; }
+
+    public bool IsConfigured => Configured || ApiKey.Length > 0 || Endpoint.Length > 0 && Model.Length > 0;
+}
