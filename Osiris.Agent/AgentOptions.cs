@@ -7,6 +7,9 @@ public sealed class AgentOptions
 {
     public const string Section = "Agent";
 
+    /// <summary>False keeps this worker from taking tasks (tests of the API alone; maintenance).</summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Tasks this worker runs at once.</summary>
     [Range(1, 64)]
     public int Concurrency { get; set; } = 2;

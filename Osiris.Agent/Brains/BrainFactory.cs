@@ -49,7 +49,8 @@ public sealed class BrainFactory(
         {
             case Shared.Contracts.Brains.OpenAI:
             case Shared.Contracts.Brains.OpenAICompatible:
-                var options = new OpenAIClientOptions();
+                // Two retries with the SDK's backoff on 429/5xx; after that the router may fall back to another provider.
+                var options = new OpenAIClientOptions { RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 2) };
                 if (provider.Endpoint.Length > 0)
                 {
                     options.Endpoint = new Uri(provider.Endpoint);

@@ -13,6 +13,11 @@ public sealed class TaskWorker(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!options.Value.Enabled)
+        {
+            logger.LogWarning("Agent worker {Worker} is disabled (Agent:Enabled=false) and takes no tasks", leases.WorkerId);
+            return;
+        }
         logger.LogInformation("Agent worker {Worker} takes up to {Concurrency} tasks at once", leases.WorkerId, options.Value.Concurrency);
         var running = new List<Task>();
         while (!stoppingToken.IsCancellationRequested)

@@ -5,7 +5,8 @@ using Osiris.Tests.Infrastructure;
 namespace Osiris.Tests.Agent;
 
 /// <summary>The whole loop with no keys: the offline brain drives the real MCP server and sandbox.</summary>
-public abstract class OfflineAgentTests<TFixture>(TFixture fixture) where TFixture : BackboneFixture
+[Collection(AgentCollection.Name)]
+public sealed class OfflineAgentTests(AgentFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -55,8 +56,3 @@ public abstract class OfflineAgentTests<TFixture>(TFixture fixture) where TFixtu
     }
 }
 
-[Collection(LocalBackbone.Name)]
-public sealed class OfflineAgentOnRedisAndPostgres(LocalBackboneFixture fixture) : OfflineAgentTests<LocalBackboneFixture>(fixture);
-
-[Collection(EmbeddedBackbone.Name)]
-public sealed class OfflineAgentOnGarnetAndSqlite(EmbeddedBackboneFixture fixture) : OfflineAgentTests<EmbeddedBackboneFixture>(fixture);

@@ -17,6 +17,15 @@ namespace Osiris.Tests.Infrastructure;
 public abstract class BackboneFixture(string mode) : IAsyncLifetime
 {
     public string Mode => mode;
+
+    /// <summary>Extra AppHost arguments of a derived fixture (model providers, for instance).</summary>
+    protected virtual Task<IEnumerable<string>> ExtraArgumentsAsync() => Task.FromResult(Enumerable.Empty<string>());
+
+    /// <summary>
+    /// The API, webhook and stream tests watch exact event sequences, so the agent worker must not take their tasks:
+    /// it runs with Agent:Enabled=false here. The agent's own fixture turns it on.
+    /// </summary>
+    protected virtual bool AgentEnabled => false;
     public string ApiKey { get; } = "test-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     public OsirisApp Osiris { get; private set; } = null!;
     public HttpClient Api { get; private set; } = null!;
@@ -33,7 +42,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
     public const string EmailSigningKey = "test-mailgun-signing-key";
     public const string SmtpFrom = "osiris@example.test";
 
-    private bool Available => mode != "local" || OptionalSoftware.HasRedisAndPostgres;
+    protected bool Available => mode != "local" || OptionalSoftware.HasRedisAndPostgres;
 
     public void RequireAvailable()
     {
@@ -63,11 +72,17 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
             "--Parameters:smtp-host=127.0.0.1",
             $"--Parameters:smtp-port={Smtp.Port}",
             $"--Parameters:smtp-from={SmtpFrom}",
+            .. await ExtraArgumentsAsync(),
         ], builder =>
         {
             // Fast retries, so delivery tests see several attempts in well under a second.
             var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
             builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Replies__BaseDelaySeconds", "0.05");
+            var agent = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "agent");
+            builder.CreateResourceBuilder(agent)
+                .WithEnvironment("Agent__Enabled", AgentEnabled ? "true" : "false")
+                .WithEnvironment("Agent__LeaseSeconds", "4")
+                .WithEnvironment("Agent__FallbackAfterFailures", "2");
         });
         Api = CreateApiClient(Osiris.App.CreateHttpClient("api"));
         RedisConnection = (await Osiris.App.GetConnectionStringAsync("redis"))!;
@@ -118,7 +133,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<TaskDto>(OsirisJson.Options))!;
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (Osiris is null)
         {

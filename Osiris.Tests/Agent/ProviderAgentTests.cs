@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Osiris.Shared.Contracts;
+using Osiris.Tests.Agent.Gemini;
+using Osiris.Tests.Infrastructure;
+
+namespace Osiris.Tests.Agent;
+
+/// <summary>The agent loop against OpenAI's and Gemini's real wire formats, through the real MCP server and sandbox.</summary>
+[Collection(AgentCollection.Name)]
+public sealed class ProviderAgentTests(AgentFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<(TaskDto Task, SseClient Stream)> StartAsync(string marker, string description, string brain = "openai", bool requireApproval = false)
+    {
+        fixture.RequireAvailable();
+        OptionalSoftware.Require(File.Exists("/usr/bin/bwrap"), "bubblewrap", "apt-get install -y bubblewrap");
+        using var response = await fixture.Api.PostAsJsonAsync("/api/v1/tasks",
+            new { title = $"{marker} task", description, brain, requireApproval }, Ct);
+        response.EnsureSuccessStatusCode();
+        var task = (await response.Content.ReadFromJsonAsync<TaskDto>(OsirisJson.Options, Ct))!;
+        return (task, await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0"));
+    }
+
+    private static string NewMarker(string name) => $"{name}-{Guid.NewGuid():N}"[..20];
+
+    [Fact]
+    public async Task OpenAIWorksThroughAComplexInstructionFixingItsOwnFailingTest()
+    {
+        var marker = NewMarker("e2e");
+        fixture.OpenAI.Script(marker, results => results switch
+        {
+            0 => new Turn("Writing the function.", [("write_file", new { path = "calc.sh", content = "add() { echo $(( $1 - $2 )); }\n" })]),
+            1 => new Turn("Writing its test.", [("write_file", new { path = "test_calc.sh", content = ". ./calc.sh\nr=$(add 2 3)\nif [ \"$r\" = 5 ]; then echo PASS; else echo \"FAIL: add 2 3 gave $r\"; exit 1; fi\n" })]),
+            2 => new Turn(null, [("run_command", new { command = "sh test_calc.sh" })]),
+            3 => new Turn("The test failed: add subtracts. Fixing it.", [("write_file", new { path = "calc.sh", content = "add() { echo $(( $1 + $2 )); }\n" })]),
+            4 => new Turn(null, [("run_command", new { command = "sh test_calc.sh" })]),
+            _ => new Turn("All tests pass: add 2 3 = 5. I fixed a subtraction that should have been an addition."),
+        });
+        var (task, stream) = await StartAsync(marker, "Create a shell function add and its test, run the test, fix any failure, and report.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Contains("All tests pass", events[^1].Payload.GetProperty("result").GetString());
+        Assert.Contains(events, e => e.Kind() == "plan");
+        Assert.Equal(["calc.sh:1", "test_calc.sh:1", "calc.sh:2"], events.Where(e => e.Type == "artifact_stream")
+            .Select(e => $"{e.Payload.GetProperty("path").GetString()}:{e.Payload.GetProperty("version").GetInt32()}"));
+        Assert.Equal([1, 0], events.Where(e => e.Type == "terminal_log" && e.Payload.TryGetProperty("exitCode", out _))
+            .Select(e => e.Payload.GetProperty("exitCode").GetInt32()));
+        Assert.Contains(events, e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("FAIL: add 2 3 gave -1"));
+        Assert.All(events.Where(e => e.Type == "new_message" && e.Payload.GetProperty("role").GetString() == "assistant"),
+            e => Assert.Equal("gpt-4o", e.Payload.GetProperty("model").GetString()));
+
+        var requests = fixture.OpenAI.Requests.Where(r => r.Marker == marker).ToList();
+        Assert.All(requests, r => Assert.Equal("Bearer test-openai-key", r.Authorization));
+        Assert.All(requests, r => Assert.Equal("gpt-4o", r.Body.GetProperty("model").GetString()));
+        Assert.False(requests[0].Body.TryGetProperty("tools", out _), "the plan turn offers no tools");
+        var tools = requests[1].Body.GetProperty("tools").EnumerateArray().ToDictionary(t => t.GetProperty("function").GetProperty("name").GetString()!);
+        Assert.Superset(new HashSet<string> { "read_file", "write_file", "list_dir", "run_command", "search_knowledge" }, tools.Keys.ToHashSet());
+        Assert.Equal("string", tools["run_command"].GetProperty("function").GetProperty("parameters").GetProperty("properties").GetProperty("command").GetProperty("type").GetString());
+        Assert.True(requests[1].Body.GetProperty("stream").GetBoolean());
+        var afterFailure = requests.Single(r => r.Body.GetProperty("messages").EnumerateArray().Count(m => m.GetProperty("role").GetString() == "tool") == 3);
+        var failed = afterFailure.Body.GetProperty("messages").EnumerateArray().Last(m => m.GetProperty("role").GetString() == "tool").GetProperty("content").ToString();
+        Assert.Contains("FAIL: add 2 3 gave -1", failed);
+        Assert.Contains("This step failed", failed);
+    }
+
+    [Fact]
+    public async Task SwitchingTheBrainMidTaskSendsTheNextTurnToTheOtherProvider()
+    {
+        var marker = NewMarker("switch");
+        fixture.OpenAI.Script(marker, results => results == 0
+            ? new Turn("Working.", [("run_command", new { command = "sleep 1; echo slept" })])
+            : new Turn("OpenAI should not be asked again."));
+        fixture.Gemini.ReplyStream(GeminiReplies.Text("Gemini here: the command slept and I am done.", "STOP"));
+        var (task, stream) = await StartAsync(marker, "Sleep a second, then report.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Kind() == "tool_call");
+        using var put = await fixture.Api.PutAsJsonAsync($"/api/v1/tasks/{task.Id}/brain", new { brain = "gemini" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        await stream.ReadTaskAsync(e => e.Ends(), events);
+
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Equal("Gemini here: the command slept and I am done.", events[^1].Payload.GetProperty("result").GetString());
+        Assert.Equal(2, fixture.OpenAI.RequestsFor(marker).Count);
+        var final = events.Last(e => e.Kind() == "text" && e.Payload.GetProperty("final").GetBoolean());
+        Assert.Equal("gemini-2.5-pro", final.Payload.GetProperty("model").GetString());
+        var geminiRequest = fixture.Gemini.Requests.Last();
+        Assert.Equal("test-gemini-key", geminiRequest.ApiKey);
+        Assert.Contains("functionResponse", geminiRequest.Body.GetRawText());
+        Assert.Contains("slept", geminiRequest.Body.GetRawText());
+    }
+
+    [Fact]
+    public async Task CancellingStopsTheRunningCommandAtOnce()
+    {
+        var marker = NewMarker("cancel");
+        fixture.OpenAI.Script(marker, _ => new Turn(null, [("run_command", new { command = $"sleep 45 # {marker}" })]));
+        var (task, stream) = await StartAsync(marker, "Run a very long command.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Kind() == "tool_call");
+        await Task.Delay(500, Ct);
+        var stopwatch = Stopwatch.StartNew();
+        using var cancel = await fixture.Api.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        await stream.ReadTaskAsync(e => e.Status() == "cancelled", events);
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (SleepRuns(marker) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, Ct);
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"cancel → command gone in {stopwatch.ElapsedMilliseconds} ms");
+        Assert.False(SleepRuns(marker), "the sandboxed command was killed");
+        await Task.Delay(1000, Ct);
+        var after = await fixture.Api.GetFromJsonAsync<TaskDto>($"/api/v1/tasks/{task.Id}", OsirisJson.Options, Ct);
+        Assert.Equal("cancelled", after!.Status);
+    }
+
+    [Fact]
+    public async Task ApprovalModeWaitsForAPersonWhoApprovesOneCallAndDeniesAnother()
+    {
+        var marker = NewMarker("approve");
+        fixture.OpenAI.Script(marker, results => results switch
+        {
+            0 => new Turn(null, [("write_file", new { path = "note.txt", content = "approved content\n" })]),
+            1 => new Turn(null, [("run_command", new { command = "echo should-not-run" })]),
+            _ => new Turn("Wrote the note; the command was denied."),
+        });
+        var (task, stream) = await StartAsync(marker, "Write a note, then run a command.", requireApproval: true);
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Status() == "awaiting_approval");
+        var first = events[^1].Payload.GetProperty("approval");
+        Assert.Equal("write_file", first.GetProperty("tool").GetString());
+        Assert.Equal("note.txt", first.GetProperty("arguments").GetProperty("path").GetString());
+        (await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/approvals/{first.GetProperty("id").GetString()}", new { approve = true }, Ct)).EnsureSuccessStatusCode();
+
+        await stream.ReadTaskAsync(e => e.Status() == "awaiting_approval", events);
+        var second = events[^1].Payload.GetProperty("approval");
+        Assert.Equal("run_command", second.GetProperty("tool").GetString());
+        (await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/approvals/{second.GetProperty("id").GetString()}", new { approve = false }, Ct)).EnsureSuccessStatusCode();
+        await stream.ReadTaskAsync(e => e.Ends(), events);
+
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Single(events, e => e.Type == "artifact_stream" && e.Payload.GetProperty("path").GetString() == "note.txt");
+        Assert.DoesNotContain(events, e => e.Type == "terminal_log");
+        Assert.Contains(events, e => e.Kind() == "tool_result" && e.Payload.GetProperty("text").GetString()!.Contains("denied"));
+    }
+
+    [Fact]
+    public async Task ATaskThatExhaustsItsTokenBudgetFailsWithTheReason()
+    {
+        var marker = NewMarker("budget");
+        fixture.OpenAI.Script(marker, _ => new Turn(null, [("list_dir", new { path = "." })], PromptTokens: 300_000));
+        var (_, stream) = await StartAsync(marker, "Look around forever.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("failed", events[^1].Status());
+        Assert.Contains("token budget", events[^1].Payload.GetProperty("result").GetString());
+        Assert.True(events[^1].Payload.GetProperty("costUsd").GetDecimal() > 1m, "cost comes from the gpt-4o price table");
+    }
+
+    [Fact]
+    public async Task RepeatedProviderFailuresFallBackToTheNextProviderAndSaySo()
+    {
+        var marker = NewMarker("fallback");
+        fixture.OpenAI.Script(marker, _ => new Turn(Status: 500));
+        fixture.Gemini.ReplyStream(GeminiReplies.Text("Gemini took over and finished.", "STOP"));
+        var (task, stream) = await StartAsync(marker, "Do something while OpenAI is down.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Contains(events, e => e.Type == "system_notification" && e.Payload.GetProperty("level").GetString() == "warning"
+            && e.Payload.GetProperty("text").GetString()!.Contains("falls back to gemini"));
+        Assert.Equal("gemini", events[^1].Payload.GetProperty("brain").GetString());
+    }
+
+    private static bool SleepRuns(string marker)
+    {
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return false;
+    }
+}
