@@ -12,6 +12,17 @@ public sealed class TaskEvents(BackboneFixture fixture, Guid taskId)
         return await fixture.CreatePublisher().PublishAsync(db, type, taskId, payload, TestContext.Current.CancellationToken);
     }
 
+    /// <summary>A tool call and its result with consecutive ids, so that no other call of the running agent comes between.</summary>
+    public async Task ToolExchangeAsync(string call, string result)
+    {
+        await using var db = fixture.CreateDbContext();
+        await fixture.CreatePublisher().PublishAsync(db,
+        [
+            new Osiris.Shared.Events.EventDraft(EventTypes.NewMessage, taskId, new NewMessagePayload(Guid.NewGuid(), "assistant", "tool_call", call, null, true, "offline-echo")),
+            new Osiris.Shared.Events.EventDraft(EventTypes.NewMessage, taskId, new NewMessagePayload(Guid.NewGuid(), "tool", "tool_result", result, null, true, null)),
+        ], TestContext.Current.CancellationToken);
+    }
+
     public Task<OsirisEvent> DeltaAsync(Guid messageId, string delta, string model = "offline-echo") =>
         PublishAsync(EventTypes.NewMessage, new NewMessagePayload(messageId, "assistant", "text", null, delta, false, model));
 

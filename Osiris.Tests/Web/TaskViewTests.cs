@@ -40,11 +40,11 @@ public sealed class TaskViewTests(EmbeddedBackboneFixture fixture)
         Assert.DoesNotContain("streaming", await message.GetAttributeAsync("class"));
         Assert.Equal("offline-echo", await message.Locator("[data-testid=message-model]").InnerTextAsync());
 
-        // A tool call folds its result in.
-        await events.MessageAsync(Guid.NewGuid(), "run_command {\"command\":\"pytest -q\"}", role: "tool", kind: "tool_call");
-        await events.MessageAsync(Guid.NewGuid(), "2 passed in 0.03s", role: "tool", kind: "tool_result");
-        await Assertions.Expect(page.Locator("[data-testid=tool-call]", new() { HasTextString = "run_command" }).Locator("[data-testid=tool-result]"))
-            .ToHaveTextAsync("2 passed in 0.03s");
+        // A tool call folds its result in. (The offline agent works on this task too: everything here is found by its own text or id.)
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        await events.ToolExchangeAsync($"run_command {{\"command\":\"pytest -q -k {marker}\"}}", $"2 passed in 0.03s ({marker})");
+        await Assertions.Expect(page.Locator("[data-testid=tool-call]", new() { HasTextString = $"-k {marker}" }).Locator("[data-testid=tool-result]"))
+            .ToHaveTextAsync($"2 passed in 0.03s ({marker})");
 
         // The artifact card: a live diff, its versions, unified or side by side, highlighted.
         await events.PublishAsync(EventTypes.ArtifactStream, new ArtifactStreamPayload("src/quote.py", Diff1, 1, 62));
@@ -58,12 +58,13 @@ public sealed class TaskViewTests(EmbeddedBackboneFixture fixture)
         Assert.Equal(0, await page.Locator("[data-testid=chat] [data-testid=artifact]").CountAsync());
 
         // The terminal card: xterm.js renders the output (ANSI colours interpreted, not printed), then exit code and duration.
-        var terminal = page.Locator("[data-testid=terminal][data-command-id='cmd-1']");
-        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload("cmd-1", "pytest -q", "stdout", "\u001b[32m..\u001b[0m\n"));
-        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload("cmd-1", "pytest -q", "stdout", "2 passed in 0.03s\n"));
+        var commandId = "cmd-" + marker;
+        var terminal = page.Locator($"[data-testid=terminal][data-command-id='{commandId}']");
+        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload(commandId, "pytest -q", "stdout", "\u001b[32m..\u001b[0m\n"));
+        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload(commandId, "pytest -q", "stdout", "2 passed in 0.03s\n"));
         await Assertions.Expect(terminal.Locator(".xterm-rows")).ToContainTextAsync("2 passed in 0.03s");
         Assert.DoesNotContain("[32m", await terminal.Locator(".xterm-rows").InnerTextAsync());
-        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload("cmd-1", "pytest -q", "stdout", "", 0, 1840));
+        await events.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload(commandId, "pytest -q", "stdout", "", 0, 1840));
         await Assertions.Expect(terminal.Locator("[data-testid=exit-code]")).ToHaveTextAsync("exit 0");
         await Assertions.Expect(terminal.Locator("[data-testid=duration]")).ToHaveTextAsync("1.8 s");
 
