@@ -187,6 +187,64 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
         Assert.Equal("gemini", events[^1].Payload.GetProperty("brain").GetString());
     }
 
+    [Fact]
+    public async Task ATaskWhoseWorkerIsKilledIsFinishedByAnotherWithoutRepeatingRecordedSideEffects()
+    {
+        var marker = NewMarker("resume");
+        fixture.OpenAI.Script(marker, results => results switch
+        {
+            0 => new Turn(null, [("write_file", new { path = "once.txt", content = "written once\n" })]),
+            1 => new Turn(null, [("run_command", new { command = $"sleep 20 # {marker}" })]),
+            _ => new Turn("Resumed after my worker died, and finished."),
+        });
+        var (task, stream) = await StartAsync(marker, "Write a file, then run a long command.");
+        await using var streamScope = stream;
+        var events = await stream.ReadTaskAsync(e => e.Kind() == "tool_call" && e.Payload.GetProperty("text").GetString()!.StartsWith("run_command"));
+
+        // A hard crash: no graceful shutdown, no lease given back. The lease (4 s here) has to run out.
+        foreach (var pid in AgentProcesses())
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+        var app = fixture.Osiris.App;
+        await app.ResourceNotifications.WaitForResourceAsync("agent",
+            e => e.Snapshot.State?.Text is "Exited" or "Finished" or "FailedToStart", Ct);
+        await app.ResourceCommands.ExecuteCommandAsync("agent", Aspire.Hosting.ApplicationModel.KnownResourceCommands.StartCommand, Ct);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("agent", Ct);
+
+        await stream.ReadTaskAsync(e => e.Ends(), events);
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Equal("Resumed after my worker died, and finished.", events[^1].Payload.GetProperty("result").GetString());
+        Assert.Single(events, e => e.Type == "artifact_stream");
+        var resumed = fixture.OpenAI.RequestsFor(marker).Last();
+        Assert.Contains("The worker stopped before this call finished", resumed.GetRawText());
+        Assert.Single(resumed.GetProperty("messages").EnumerateArray(), m => m.GetProperty("role").GetString() == "tool" &&
+            m.GetProperty("content").ToString().Contains("once.txt"));
+    }
+
+    private static IEnumerable<int> AgentProcesses() =>
+        Directory.GetDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : -1)
+            .Where(pid => pid > 0)
+            .Where(pid =>
+            {
+                try
+                {
+                    return File.ReadAllText($"/proc/{pid}/cmdline").Contains("Osiris.Agent");
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })
+            .ToList();
+
     private static bool SleepRuns(string marker)
     {
         foreach (var dir in Directory.GetDirectories("/proc"))
