@@ -23,6 +23,21 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
         var loads = 0;
         page.Load += (_, _) => loads++;
 
+        // A plain SSE client beside the browser splits the latency: POST → frame at a client (the API's share) and the rest
+        // (the web app's store, the Blazor render over its circuit, and Chromium painting it).
+        var clock = Stopwatch.StartNew();
+        var arrivals = new System.Collections.Concurrent.ConcurrentDictionary<string, double>();
+        await using var sse = await SseClient.ConnectAsync(fixture.Api, "?types=task_created");
+        using var stopReading = new CancellationTokenSource();
+        var reading = Task.Run(async () =>
+        {
+            while (!stopReading.IsCancellationRequested && await sse.NextEventAsync(TimeSpan.FromSeconds(60)) is { } e)
+            {
+                arrivals[e.Payload.GetProperty("title").GetString()!] = clock.Elapsed.TotalMilliseconds;
+            }
+        }, CancellationToken.None);
+        var streamed = new List<double>();
+
         // One untimed message first: the very first webhook of a process pays for JIT compilation on every hop.
         var latencies = new List<double>();
         for (var i = -1; i < 20; i++)
@@ -32,12 +47,17 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
             var row = page.Locator("[data-testid=task-title]", new() { HasTextString = body });
 
             var stopwatch = Stopwatch.StartNew();
+            var sent = clock.Elapsed.TotalMilliseconds;
             using var response = await fixture.Api.SendAsync(Payloads.WhatsAppPost(
                 Payloads.WhatsAppText("wamid." + Guid.NewGuid().ToString("N"), waId, "Kerry Fisher", body)), Ct);
             await row.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 5_000 });
             if (i >= 0)
             {
                 latencies.Add(stopwatch.Elapsed.TotalMilliseconds);
+                if (arrivals.TryGetValue(body, out var arrived))
+                {
+                    streamed.Add(arrived - sent);
+                }
             }
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -46,10 +66,15 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
             Assert.Contains(await item.GetAttributeAsync("data-status"), TaskStatuses.All); // the agent may already run it
         }
 
-        latencies.Sort();
-        double P(double q) => latencies[(int)Math.Ceiling(q * latencies.Count) - 1];
+        stopReading.Cancel();
+        static double P(List<double> values, double q) => values.Order().ElementAt((int)Math.Ceiling(q * values.Count) - 1);
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"webhook POST → task visible on the dashboard, {latencies.Count} tasks: p50 {P(0.50):F0} ms, p95 {P(0.95):F0} ms, max {latencies[^1]:F0} ms (goal p95 ≤ 100 ms)");
+            $"webhook POST → task visible on the dashboard, {latencies.Count} tasks: p50 {P(latencies, 0.50):F0} ms, p95 {P(latencies, 0.95):F0} ms, max {latencies.Max():F0} ms (goal p95 ≤ 100 ms)");
+        if (streamed.Count > 0)
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"  of which webhook POST → task_created frame at a plain SSE client: p50 {P(streamed, 0.50):F0} ms, p95 {P(streamed, 0.95):F0} ms ({streamed.Count} seen)");
+        }
         Assert.Equal(0, loads);
         Assert.All(latencies, ms => Assert.True(ms < 5_000));
 
