@@ -4,9 +4,9 @@ using Osiris.Shared.Contracts;
 namespace Osiris.Agent.Loop;
 
 /// <summary>
-/// Streams one assistant message as <c>new_message</c> deltas: pieces are gathered and published at most once per
-/// coalescing window (30 ms by default) — never an event per token, and never later than one window after a piece
-/// arrived. <see cref="CompleteAsync"/> publishes the whole text as the final message.
+/// Streams one assistant message as <c>new_message</c> deltas: at most one event per coalescing window (30 ms by
+/// default), never an event per token. A piece that arrives when the last delta is a window old goes out at once;
+/// otherwise it waits only for the rest of the window. <see cref="CompleteAsync"/> publishes the whole text.
 /// </summary>
 public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken ct)
 {
@@ -14,6 +14,8 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
     private readonly StringBuilder _all = new();
     private readonly Lock _gate = new();
     private Task _flush = Task.CompletedTask;
+    private long _lastFlush;
+    private bool _scheduled;
 
     public Guid MessageId { get; } = Guid.CreateVersion7();
     public string Text { get { lock (_gate) { return _all.ToString(); } } }
@@ -27,20 +29,22 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
         lock (_gate)
         {
             _all.Append(piece);
-            var idle = _pending.Length == 0;
             _pending.Append(piece);
-            if (idle)
+            if (!_scheduled)
             {
-                var previous = _flush;
-                _flush = FlushLaterAsync(previous);
+                _scheduled = true;
+                var window = TimeSpan.FromMilliseconds(run.Options.CoalesceMilliseconds);
+                var wait = window - System.Diagnostics.Stopwatch.GetElapsedTime(_lastFlush);
+                _flush = FlushAfterAsync(_flush, wait);
             }
         }
     }
 
-    private async Task FlushLaterAsync(Task previous)
+    private async Task FlushAfterAsync(Task previous, TimeSpan wait)
     {
+        var delay = wait > TimeSpan.Zero ? Task.Delay(wait, ct) : Task.CompletedTask;
         await previous;
-        await Task.Delay(run.Options.CoalesceMilliseconds, ct);
+        await delay;
         await FlushAsync();
     }
 
@@ -51,6 +55,8 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
         {
             delta = _pending.ToString();
             _pending.Clear();
+            _scheduled = false;
+            _lastFlush = System.Diagnostics.Stopwatch.GetTimestamp();
         }
         if (delta.Length > 0)
         {

@@ -38,6 +38,7 @@ public static class StreamApi
         EventHub hub,
         OsirisDbContext db,
         IOptions<StreamOptions> options,
+        IHostApplicationLifetime lifetime,
         [FromQuery(Name = "taskId")] Guid[]? taskIds,
         [FromQuery] string? types,
         [FromQuery] string? lastEventId,
@@ -79,13 +80,15 @@ public static class StreamApi
         await http.Response.Body.WriteAsync(Encoding.ASCII.GetBytes($"retry: {options.Value.RetryMilliseconds}\n\n"), http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
 
+        // Streams end when the replica stops, so that shutdown does not wait for them; clients resume elsewhere.
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
         try
         {
-            await WriteFramesAsync(http, db, subscription, resumeAfter, options.Value, http.RequestAborted);
+            await WriteFramesAsync(http, db, subscription, resumeAfter, options.Value, streaming.Token);
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (streaming.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the replica is stopping.
         }
         return Results.Empty;
     }

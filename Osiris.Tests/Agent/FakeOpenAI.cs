@@ -12,7 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace Osiris.Tests.Agent;
 
 /// <summary>One scripted model turn: text, tool calls, usage; or an HTTP error status.</summary>
-public sealed record Turn(string? Text = null, (string Name, object Arguments)[]? Calls = null, int Status = 200, int PromptTokens = 120, int CompletionTokens = 40, int DelayMs = 0);
+public sealed record Turn(string? Text = null, (string Name, object Arguments)[]? Calls = null, int Status = 200, int PromptTokens = 120,
+    int CompletionTokens = 40, int DelayMs = 0, string[]? TextPieces = null, int PieceGapMs = 0);
 
 /// <summary>
 /// A local server speaking OpenAI's Chat Completions wire format, streaming included (content deltas, tool_calls
@@ -27,6 +28,9 @@ public sealed class FakeOpenAI : IAsyncDisposable
     private FakeOpenAI(WebApplication app) => _app = app;
 
     public ConcurrentQueue<(string Marker, JsonElement Body, string? Authorization)> Requests { get; } = new();
+
+    /// <summary>When each scripted text piece left this server (Stopwatch timestamps), by piece.</summary>
+    public ConcurrentDictionary<string, long> PieceSentAt { get; } = new();
 
     public string BaseUrl => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1";
 
@@ -94,6 +98,22 @@ public sealed class FakeOpenAI : IAsyncDisposable
             foreach (var fragment in Pieces(arguments, 12))
             {
                 frames.Add(Chunk(new { tool_calls = new[] { new { index = i, function = new { arguments = fragment } } } }));
+            }
+        }
+        if (turn.TextPieces is { } pieces)
+        {
+            // Written one by one with a gap, like a model producing tokens, each with its send time recorded.
+            foreach (var frame in frames)
+            {
+                await http.Response.WriteAsync($"data: {frame}\n\n", Encoding.UTF8);
+            }
+            frames.Clear();
+            foreach (var piece in pieces)
+            {
+                await Task.Delay(turn.PieceGapMs);
+                await http.Response.WriteAsync($"data: {Chunk(new { content = piece })}\n\n", Encoding.UTF8);
+                await http.Response.Body.FlushAsync();
+                PieceSentAt[piece.Trim()] = System.Diagnostics.Stopwatch.GetTimestamp();
             }
         }
         frames.Add(Chunk(new { }, calls.Length > 0 ? "tool_calls" : "stop"));

@@ -228,6 +228,47 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
             m.GetProperty("content").ToString().Contains("once.txt"));
     }
 
+    [Fact]
+    public async Task ModelTextReachesSseClientsSoonAfterTheProviderSendsIt()
+    {
+        var marker = NewMarker("latency");
+        var pieces = Enumerable.Range(1, 60).Select(i => $"{marker}w{i:000} ").ToArray();
+        fixture.OpenAI.Script(marker, _ => new Turn(TextPieces: pieces, PieceGapMs: 20));
+        var (_, stream) = await StartAsync(marker, "Say sixty words slowly.");
+        await using var streamScope = stream;
+
+        var latencies = new List<double>();
+        var deltas = 0;
+        while (true)
+        {
+            var e = await stream.NextEventAsync(TimeSpan.FromSeconds(30)) ?? throw new InvalidOperationException("the stream ended");
+            var received = Stopwatch.GetTimestamp();
+            if (e.Ends())
+            {
+                break;
+            }
+            if (e.Kind() == "text" && e.Payload.TryGetProperty("delta", out var delta))
+            {
+                deltas++;
+                foreach (var word in delta.GetString()!.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (fixture.OpenAI.PieceSentAt.TryGetValue(word, out var sent))
+                    {
+                        latencies.Add(Stopwatch.GetElapsedTime(sent, received).TotalMilliseconds);
+                    }
+                }
+            }
+        }
+
+        latencies.Sort();
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"provider chunk → SSE client: {latencies.Count} pieces in {deltas} deltas, p50 {latencies[latencies.Count / 2]:F1} ms, " +
+            $"p99 {latencies[(int)(latencies.Count * 0.99)]:F1} ms, max {latencies[^1]:F1} ms (30 ms coalescing included)");
+        Assert.Equal(pieces.Length, latencies.Count);
+        Assert.True(deltas < pieces.Length, "pieces are coalesced, not one event per token");
+        Assert.All(latencies, l => Assert.True(l < 5000, $"{l} ms"));
+    }
+
     private static IEnumerable<int> AgentProcesses() =>
         Directory.GetDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : -1)
