@@ -23,7 +23,7 @@ public sealed record BenchmarkOptions(string Scenario, string Mode, int Clients,
     public static int Usage(string error)
     {
         Console.Error.WriteLine(error);
-        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- delivery [--mode local|embedded] [--clients N] [--rate EVENTS_PER_S] [--seconds S]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]");
         return 2;
     }
 }

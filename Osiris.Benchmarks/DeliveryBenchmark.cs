@@ -38,6 +38,12 @@ public static class DeliveryBenchmark
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
             [$"--Osiris:Infrastructure={options.Mode}", $"--Osiris:DataDir={dataDir}", $"--Parameters:api-key={apiKey}"]);
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        var apiResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        foreach (var setting in (Environment.GetEnvironmentVariable("BENCH_API_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = setting.Split('=', 2);
+            builder.CreateResourceBuilder(apiResource).WithEnvironment(parts[0], parts[1]);
+        }
         await using var app = await builder.BuildAsync();
         await app.StartAsync();
         await app.ResourceNotifications.WaitForResourceHealthyAsync("api");
@@ -156,7 +162,7 @@ public static class DeliveryBenchmark
         return late;
     }
 
-    private static async Task<string> DirectApiUrlAsync(DistributedApplication app)
+    public static async Task<string> DirectApiUrlAsync(DistributedApplication app)
     {
         var resource = await app.ResourceNotifications.WaitForResourceAsync("api", e =>
             e.Snapshot.EnvironmentVariables.Any(v => v.Name == "ASPNETCORE_URLS" && !string.IsNullOrEmpty(v.Value)));

@@ -1,9 +1,13 @@
 using Osiris.Benchmarks;
 
-// Usage: dotnet run -c Release --project Osiris.Benchmarks -- delivery [--mode local|embedded] [--clients 100] [--rate 100] [--seconds 20]
+// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
+//   delivery: N SSE clients, R events/s for S seconds; webhook: R×S signed posts from N concurrent callers;
+//   mcp: R×S read_file and list_dir calls against OSIRIS (stdio, HTTP) and the reference filesystem server (stdio).
 var options = BenchmarkOptions.Parse(args);
 return options.Scenario switch
 {
     "delivery" => await DeliveryBenchmark.RunAsync(options),
+    "webhook" => await WebhookBenchmark.RunAsync(options),
+    "mcp" => await McpBenchmark.RunAsync(options),
     _ => BenchmarkOptions.Usage($"Unknown scenario '{options.Scenario}'."),
 };

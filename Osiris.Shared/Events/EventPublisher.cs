@@ -40,13 +40,31 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
     public async Task<EventAppend> BeginAsync(OsirisDbContext db, CancellationToken cancellationToken = default)
     {
         // SQLite's transactions begin IMMEDIATE (Microsoft.Data.Sqlite's default): the single write lock is taken here.
-        var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (db is PostgresOsirisDbContext)
+        // Writers of this process queue on a semaphore first: SQLite's own busy retries sleep, which would turn every
+        // contended append into a latency spike; across processes the busy retry remains the fallback.
+        SemaphoreSlim? gate = null;
+        if (db is SqliteOsirisDbContext)
         {
-            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AppendLockKey})", cancellationToken);
+            gate = SqliteWriters;
+            await gate.WaitAsync(cancellationToken);
         }
-        return new EventAppend(this, db, transaction);
+        try
+        {
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            if (db is PostgresOsirisDbContext)
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({AppendLockKey})", cancellationToken);
+            }
+            return new EventAppend(this, db, transaction, gate);
+        }
+        catch
+        {
+            gate?.Release();
+            throw;
+        }
     }
+
+    private static readonly SemaphoreSlim SqliteWriters = new(1, 1);
 
     internal async Task<IReadOnlyList<OsirisEvent>> CommitAsync(OsirisDbContext db, IDbContextTransaction transaction,
         IReadOnlyList<EventDraft> drafts, CancellationToken cancellationToken)
@@ -104,7 +122,7 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
 public sealed record EventEnvelope(OsirisEvent Event, string? TraceParent, long PublishedAt);
 
 /// <summary>An open append: entity changes and events made through it commit together, then fan out.</summary>
-public sealed class EventAppend(EventPublisher publisher, OsirisDbContext db, IDbContextTransaction transaction) : IAsyncDisposable
+public sealed class EventAppend(EventPublisher publisher, OsirisDbContext db, IDbContextTransaction transaction, SemaphoreSlim? gate) : IAsyncDisposable
 {
     private readonly List<EventDraft> _drafts = [];
     private bool _committed;
@@ -121,10 +139,17 @@ public sealed class EventAppend(EventPublisher publisher, OsirisDbContext db, ID
 
     public async ValueTask DisposeAsync()
     {
-        if (!_committed)
+        try
         {
-            await transaction.RollbackAsync();
+            if (!_committed)
+            {
+                await transaction.RollbackAsync();
+            }
+            await transaction.DisposeAsync();
         }
-        await transaction.DisposeAsync();
+        finally
+        {
+            gate?.Release();
+        }
     }
 }
