@@ -229,6 +229,27 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
     }
 
     [Fact]
+    public async Task AMessageAPersonWritesDuringTheTaskReachesTheModelAtItsNextTurn()
+    {
+        var marker = NewMarker("inbox");
+        fixture.OpenAI.Script(marker, results => results == 0
+            ? new Turn(null, [("run_command", new { command = "sleep 2; echo measured" })])
+            : new Turn("Noted your request about bananas."));
+        var (task, stream) = await StartAsync(marker, "Measure something.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Kind() == "tool_call");
+        using var posted = await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/messages", new { text = "Please also count the bananas." }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        await stream.ReadTaskAsync(e => e.Ends(), events);
+
+        Assert.Equal("completed", events[^1].Status());
+        var next = fixture.OpenAI.RequestsFor(marker).Last();
+        Assert.Contains("Please also count the bananas.", next.GetRawText());
+        Assert.Equal(3, fixture.OpenAI.RequestsFor(marker).Count); // plan, the command turn, the turn that saw the message
+    }
+
+    [Fact]
     public async Task ModelTextReachesSseClientsSoonAfterTheProviderSendsIt()
     {
         var marker = NewMarker("latency");
