@@ -26,11 +26,10 @@ var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
 
 var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")
-    .WithEnvironment("Osiris__ApiKey", apiKey)
     .WithEnvironment("Agent__Mcp__Token", mcpToken)
     .WithOsirisDefaults()
     .WithInfrastructure(infrastructure)
-    .WithReference(api).WaitFor(api)
+    .WaitFor(api) // the API applies the database migrations the agent relies on
     .WithReference(mcpServer).WaitFor(mcpServer);
 
 builder.WithBrainParameters(api, agent);

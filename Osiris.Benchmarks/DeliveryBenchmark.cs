@@ -75,8 +75,9 @@ public static class DeliveryBenchmark
         }
         await Task.Delay(500);
 
-        // Warm-up (not measured): JIT, connection pools, first allocations.
-        await PublishAsync(publisher, Db, Math.Max(20, (int)options.Rate), options.Rate, "warmup");
+        // Warm-up (not measured): 5 s at the measured rate, until tiered JIT, connection pools and the thread pools of
+        // both processes have settled. Without it the first ~4 s show stalls of up to ~500 ms (thread injection).
+        await PublishAsync(publisher, Db, Math.Max(20, (int)(options.Rate * 5)), options.Rate, "warmup");
         await Task.Delay(1000);
         foreach (var client in clients)
         {
@@ -115,6 +116,14 @@ public static class DeliveryBenchmark
         Console.WriteLine($"publisher: {total} events in {publishSeconds:F1} s (open loop; {behind} sends started more than 5 ms late); " +
             $"benchmark process peak RSS {ProcessStats.Read(Environment.ProcessId)?.PeakRssKb / 1024} MB");
 
+        if (Environment.GetEnvironmentVariable("BENCH_SLOW") == "1")
+        {
+            foreach (var group in Slow.GroupBy(x => x.Seq).OrderBy(g => g.Key))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"slow event {group.Key} at {group.Key / options.Rate:F2} s: {group.Count()} clients, worst {group.Max(x => x.Ms):F0} ms"));
+            }
+        }
         await redis.DisposeAsync();
         await app.StopAsync();
         try
@@ -169,6 +178,9 @@ public static class DeliveryBenchmark
         var urls = resource.Snapshot.EnvironmentVariables.First(v => v.Name == "ASPNETCORE_URLS").Value!;
         return urls.Split(';')[0];
     }
+
+    /// <summary>Deliveries over 50 ms, by event sequence number (its send time is seq / rate): are stalls periodic?</summary>
+    private static readonly ConcurrentQueue<(int Seq, double Ms)> Slow = new();
 
     private sealed class Client
     {
@@ -231,7 +243,12 @@ public static class DeliveryBenchmark
             var text = data[(start + 8)..data.IndexOf('"', start + 8)].Split(' ');
             var seq = int.Parse(text[1], CultureInfo.InvariantCulture);
             var sentAt = long.Parse(text[2], CultureInfo.InvariantCulture);
-            _latencies.Enqueue(Stopwatch.GetElapsedTime(sentAt, received).TotalMilliseconds);
+            var latency = Stopwatch.GetElapsedTime(sentAt, received).TotalMilliseconds;
+            _latencies.Enqueue(latency);
+            if (latency > 50)
+            {
+                Slow.Enqueue((seq, latency));
+            }
             lock (this)
             {
                 _received++;

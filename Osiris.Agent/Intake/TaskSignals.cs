@@ -13,7 +13,7 @@ namespace Osiris.Agent.Intake;
 public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignals> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<Guid, TaskSignal> _tasks = new();
-    private SemaphoreSlim _work = new(0);
+    private readonly SemaphoreSlim _work = new(0, 1);
     private ChannelMessageQueue? _queue;
 
     /// <summary>Released when new work may be waiting.</summary>
@@ -25,7 +25,6 @@ public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignal
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _work = new SemaphoreSlim(0);
         _queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(EventPublisher.Channel));
         _queue.OnMessage(message =>
         {
@@ -46,9 +45,16 @@ public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignal
 
     private void Route(OsirisEvent e)
     {
-        if (e.Type == EventTypes.TaskCreated || e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Queued)
+        if ((e.Type == EventTypes.TaskCreated || e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Queued) && _work.CurrentCount == 0)
         {
-            _work.Release();
+            try
+            {
+                _work.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled: one wake-up is enough, the worker claims until nothing is left.
+            }
         }
         if (e.TaskId is not Guid id || !_tasks.TryGetValue(id, out var signal))
         {

@@ -19,10 +19,13 @@ public sealed class TaskWorker(
             return;
         }
         logger.LogInformation("Agent worker {Worker} takes up to {Concurrency} tasks at once", leases.WorkerId, options.Value.Concurrency);
-        var running = new List<Task>();
+        var running = new Dictionary<Guid, Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
-            running.RemoveAll(t => t.IsCompleted);
+            foreach (var done in running.Where(r => r.Value.IsCompleted).Select(r => r.Key).ToList())
+            {
+                running.Remove(done);
+            }
             Guid? claimed = null;
             if (running.Count < options.Value.Concurrency)
             {
@@ -37,14 +40,18 @@ public sealed class TaskWorker(
             }
             if (claimed is Guid taskId)
             {
-                running.Add(Task.Run(() => RunWithLeaseAsync(taskId, stoppingToken), CancellationToken.None));
+                // A task whose lease ran out while it still runs here is re-claimed by this worker: keep the one run.
+                if (!running.ContainsKey(taskId))
+                {
+                    running[taskId] = Task.Run(() => RunWithLeaseAsync(taskId, stoppingToken), CancellationToken.None);
+                }
                 continue;
             }
 
             // Redis wakes us for new work; the timeout also catches expired leases of dead workers.
             Task wait = running.Count < options.Value.Concurrency
                 ? signals.NewWork.WaitAsync(TimeSpan.FromSeconds(Math.Min(5, options.Value.LeaseSeconds / 2)), stoppingToken)
-                : Task.WhenAny(running);
+                : Task.WhenAny(running.Values);
             try
             {
                 await wait;
@@ -54,7 +61,7 @@ public sealed class TaskWorker(
                 break;
             }
         }
-        await Task.WhenAll(running);
+        await Task.WhenAll(running.Values);
     }
 
     private async Task RunWithLeaseAsync(Guid taskId, CancellationToken stoppingToken)
@@ -82,23 +89,37 @@ public sealed class TaskWorker(
         }
     }
 
+    /// <summary>Renews every third of the lease; a failed renewal (the database was away) is retried, not fatal.</summary>
     private async Task RenewAsync(Guid taskId, CancellationTokenSource run)
     {
         var every = TimeSpan.FromSeconds(options.Value.LeaseSeconds / 3);
-        try
+        var renewedAt = DateTime.UtcNow;
+        while (!run.IsCancellationRequested)
         {
-            while (!run.IsCancellationRequested)
+            try
             {
                 await Task.Delay(every, run.Token);
-                if (!await leases.RenewAsync(taskId, run.Token))
+                if (await leases.RenewAsync(taskId, run.Token))
                 {
-                    logger.LogWarning("Lost the lease of task {TaskId} (closed or taken over); stopping it here", taskId);
+                    renewedAt = DateTime.UtcNow;
+                    continue;
+                }
+                logger.LogWarning("Lost the lease of task {TaskId} (closed or taken over); stopping it here", taskId);
+                await run.CancelAsync();
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not renew the lease of task {TaskId}", taskId);
+                if (DateTime.UtcNow - renewedAt > TimeSpan.FromSeconds(options.Value.LeaseSeconds))
+                {
+                    // The lease has run out: another worker may take the task, so this run must stop.
                     await run.CancelAsync();
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 }

@@ -42,6 +42,7 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
 
     private async Task FlushAfterAsync(Task previous, TimeSpan wait)
     {
+        await Task.Yield(); // never publish inline, inside the caller's lock, on the model stream's thread
         var delay = wait > TimeSpan.Zero ? Task.Delay(wait, ct) : Task.CompletedTask;
         await previous;
         await delay;

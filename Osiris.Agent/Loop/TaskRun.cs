@@ -99,6 +99,11 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
         await WriteAsync(async (db, publisher) =>
         {
             var task = await db.Tasks.SingleAsync(t => t.Id == taskId, ct);
+            if (!TaskStatuses.IsOpen(task.Status))
+            {
+                // Cancelled (or finished) meanwhile by someone else: a closed task stays as it is.
+                throw new OperationCanceledException($"Task {taskId} is {task.Status}.");
+            }
             change(task);
             task.UpdatedAt = time.UtcNow();
             await publisher.PublishAsync(db, [TaskUpdate(task), .. extra], ct);

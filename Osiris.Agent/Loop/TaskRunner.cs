@@ -82,6 +82,8 @@ public sealed class TaskRunner(
                 {
                     _logger.LogWarning("Task {TaskId}: model call failed ({Error}); retry {Attempt}", taskId, ex.Message, failures);
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, failures)), time, ct);
+                    // Tool calls made before the failure are stored, not in this list: rebuild so none is repeated.
+                    history = await RebuildHistoryAsync(run, task, tools, ct);
                     continue;
                 }
                 history.AddRange(response.Messages);
@@ -113,11 +115,26 @@ public sealed class TaskRunner(
         {
             _logger.LogInformation("Task {TaskId} stopped with the worker; another worker continues it", taskId);
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            _logger.LogInformation("Task {TaskId} was closed by someone else while it ran; leaving it as it is", taskId);
+        }
+        catch (Exception ex) when (signal.Cancelled.IsCancellationRequested)
+        {
+            _logger.LogInformation(ex, "Task {TaskId} was cancelled", taskId);
+        }
         catch (Exception ex)
         {
             var reason = ex is BudgetExceededException ? $"Stopped: {ex.Message}." : $"Failed: {ex.Message}";
             _logger.LogWarning(ex, "Task {TaskId} failed: {Reason}", taskId, reason);
-            await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Failed; t.Result = reason; t.LeaseOwner = null; }, CancellationToken.None);
+            try
+            {
+                await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Failed; t.Result = reason; t.LeaseOwner = null; }, CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
+                // Closed meanwhile; nothing to record.
+            }
         }
     }
 

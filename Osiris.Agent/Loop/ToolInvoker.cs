@@ -63,12 +63,13 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         }
         catch (McpException ex)
         {
-            lines.Writer.TryComplete();
-            await terminal;
             return $"The tool {name} failed: {ex.Message}{CorrectionInstruction}";
         }
-        lines.Writer.TryComplete();
-        await terminal;
+        finally
+        {
+            lines.Writer.TryComplete();
+            await terminal;
+        }
 
         var text = string.Join('\n', result.Content.OfType<TextContentBlock>().Select(b => b.Text));
         var structured = result.StructuredContent;

@@ -69,11 +69,11 @@ public static class ChannelIntake
             }
 
             var task = TaskIntake.NewTaskRecord(new NewTask(message.Title, message.Text, message.Channel,
-                Brain: null, Model: null, RequireApproval: false, ExternalId: message.ExternalId), now);
-            task.Sender = message.SenderName ?? message.SenderAddress;
+                Brain: null, Model: null, RequireApproval: false, ExternalId: Fit(message.ExternalId, 300)), now);
+            task.Sender = Fit(message.SenderName ?? message.SenderAddress, 300);
             task.ReplyAddress = message.SenderAddress;
             task.ReplyThread = message.ReplyThread;
-            task.ReplySubject = message.ReplySubject;
+            task.ReplySubject = Fit(message.ReplySubject, 1000);
             db.Tasks.Add(task);
             record.TaskId = task.Id;
             append.Add(EventTypes.TaskCreated, task.Id, TaskDto.From(task));
@@ -106,6 +106,7 @@ public static class ChannelIntake
         }
         catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
+            db.ChangeTracker.Clear(); // the refused record must not ride along with the next save
             return false;
         }
     }
@@ -132,6 +133,8 @@ public static class ChannelIntake
             .Where(t => t.Source == message.Channel && t.ReplyAddress == message.SenderAddress && TaskStatuses.Open.Contains(t.Status))
             .OrderByDescending(t => t.CreatedAt).FirstOrDefaultAsync(ct);
     }
+
+    private static string? Fit(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 
     private static string Announcement(InboundMessage message) => message.Channel switch
     {

@@ -38,11 +38,17 @@ public sealed class ReplyDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await hub.Ready.WaitAsync(stoppingToken);
-        using var updates = hub.Subscribe(new EventFilter(null, new HashSet<string> { EventTypes.TaskUpdate }), client: false);
+        var updates = Subscribe();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (updates.Reader.Completion.IsCompleted)
+                {
+                    // It fell behind while delivering (the hub closes full buffers); the scan below covers the gap.
+                    updates.Dispose();
+                    updates = Subscribe();
+                }
                 await ScanAsync(stoppingToken);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 wait.CancelAfter(TimeSpan.FromSeconds(30));
@@ -61,13 +67,17 @@ public sealed class ReplyDispatcher(
                 {
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogError(ex, "Reply scan failed; retrying in 5 s");
                 await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
             }
         }
+        updates.Dispose();
     }
+
+    private StreamSubscription Subscribe() =>
+        hub.Subscribe(new EventFilter(null, new HashSet<string> { EventTypes.TaskUpdate }), client: false);
 
     private async Task ScanAsync(CancellationToken ct)
     {
@@ -80,6 +90,17 @@ public sealed class ReplyDispatcher(
                 .Where(t => t.Status == TaskStatuses.Completed && Channels.Contains(t.Source) && t.ReplyAddress != null
                     && t.UpdatedAt > since && !db.Deliveries.Any(d => d.TaskId == t.Id))
                 .Select(t => t.Id).ToListAsync(ct);
+            // Deliveries abandoned mid-way (the replica stopped during a retry) are taken up again.
+            var stale = time.UtcNow().AddMinutes(-5);
+            var abandoned = await db.Deliveries
+                .Where(d => (d.Status == "sending" || d.Status == "retrying") && d.UpdatedAt < stale)
+                .Select(d => d.TaskId).ToListAsync(ct);
+            if (abandoned.Count > 0)
+            {
+                await db.Deliveries.Where(d => abandoned.Contains(d.TaskId) && (d.Status == "sending" || d.Status == "retrying") && d.UpdatedAt < stale)
+                    .ExecuteDeleteAsync(ct);
+                pending.AddRange(abandoned);
+            }
         }
         foreach (var taskId in pending)
         {
@@ -133,8 +154,10 @@ public sealed class ReplyDispatcher(
                     $"Reply to {task.Sender ?? task.ReplyAddress} delivered over {channelName} (attempt {attempt}).", ct);
                 return;
             }
-            catch (DeliveryException ex)
+            catch (Exception raw) when (!ct.IsCancellationRequested)
             {
+                // Anything a channel throws (timeouts, DNS, a malformed answer, a bad address) is a failed attempt.
+                var ex = raw as DeliveryException ?? new DeliveryException(raw.Message, permanent: raw is FormatException or MimeKit.ParseException);
                 var final = ex.Permanent || attempt >= options.Value.MaxAttempts;
                 delivery.Status = final ? "failed" : "retrying";
                 delivery.LastError = ex.Message;

@@ -31,20 +31,30 @@ public sealed class EventHub(
 
     public long LastDispatchedId => Interlocked.Read(ref _lastDispatched);
 
-    public int SubscriberCount => _subscriptions.Count;
-
     /// <summary>SSE clients only, not this replica's own listeners (such as the reply dispatcher).</summary>
-    public int ClientCount => _subscriptions.Keys.Count(s => s.IsClient);
+    public int ClientCount => _subscriptions.Count(s => s.Key.IsClient);
 
     public StreamSubscription Subscribe(EventFilter filter, bool client = true)
     {
         var subscription = new StreamSubscription(this, filter, options.Value.BufferSize,
-            traced: client && _subscriptions.Count < options.Value.MaxTracedClients) { IsClient = client };
+            traced: client && Volatile.Read(ref _traced) < options.Value.MaxTracedClients) { IsClient = client };
+        if (subscription.Traced)
+        {
+            Interlocked.Increment(ref _traced);
+        }
         _subscriptions.TryAdd(subscription, 0);
         return subscription;
     }
 
-    internal void Remove(StreamSubscription subscription) => _subscriptions.TryRemove(subscription, out _);
+    internal void Remove(StreamSubscription subscription)
+    {
+        if (_subscriptions.TryRemove(subscription, out _) && subscription.Traced)
+        {
+            Interlocked.Decrement(ref _traced);
+        }
+    }
+
+    private int _traced;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -68,7 +78,15 @@ public sealed class EventHub(
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
-                    await CatchUpAsync(long.MaxValue, null, stoppingToken);
+                    try
+                    {
+                        await CatchUpAsync(long.MaxValue, null, stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The log is unreachable for now (a database restart); the next round tries again.
+                        logger.LogWarning(ex, "Could not read the event log to catch up; retrying in {Seconds} s", options.Value.CatchUpSeconds);
+                    }
                     continue;
                 }
 
@@ -151,11 +169,10 @@ public sealed class EventHub(
         using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.dispatch", ActivityKind.Consumer, parent);
         activity?.SetTag("osiris.event.id", e.Id);
         activity?.SetTag("osiris.event.type", e.Type);
-        activity?.SetTag("osiris.stream.clients", _subscriptions.Count);
 
         var dispatched = new DispatchedEvent(e, SseFrames.Format(e), publishedAtTicks,
             activity?.Context ?? parent);
-        foreach (var subscription in _subscriptions.Keys)
+        foreach (var (subscription, _) in _subscriptions)
         {
             subscription.Offer(dispatched);
         }

@@ -77,8 +77,8 @@ public static class StreamApi
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         await http.Response.StartAsync(http.RequestAborted);
-        await http.Response.Body.WriteAsync(Encoding.ASCII.GetBytes($"retry: {options.Value.RetryMilliseconds}\n\n"), http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
+        http.Response.BodyWriter.Write(Encoding.ASCII.GetBytes($"retry: {options.Value.RetryMilliseconds}\n\n"));
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
 
         // Streams end when the replica stops, so that shutdown does not wait for them; clients resume elsewhere.
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
@@ -93,65 +93,100 @@ public static class StreamApi
         return Results.Empty;
     }
 
+    /// <summary>
+    /// Replays, then writes live frames as they come. Frames already queued are written together and flushed once;
+    /// the heartbeat reuses one timer per stream (a timer per wait would cost 10,000 timers a second under load).
+    /// </summary>
     private static async Task WriteFramesAsync(
         HttpContext http, OsirisDbContext db, StreamSubscription subscription, long? resumeAfter, StreamOptions options, CancellationToken ct)
     {
-        var body = http.Response.Body;
+        var writer = http.Response.BodyWriter;
         var lastSent = resumeAfter ?? 0;
         if (resumeAfter is long after)
         {
             await foreach (var replayed in Replay(db, subscription.Filter, after, ct))
             {
-                await body.WriteAsync(replayed.Frame, ct);
+                writer.Write(replayed.Frame);
                 lastSent = replayed.Event.Id;
             }
-            await body.FlushAsync(ct);
+            await writer.FlushAsync(ct);
         }
 
         var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
         var reader = subscription.Reader;
-        while (true)
+        var batch = new List<DispatchedEvent>(16);
+        var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
         {
-            if (!reader.TryRead(out var next))
+            while (true)
             {
-                bool more;
-                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                batch.Clear();
+                while (batch.Count < 64 && reader.TryRead(out var next))
                 {
-                    idle.CancelAfter(heartbeat);
-                    try
+                    if (next.Event.Id > lastSent) // else: already replayed from the log
                     {
-                        more = await reader.WaitToReadAsync(idle.Token);
+                        lastSent = next.Event.Id;
+                        batch.Add(next);
                     }
-                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                    {
-                        more = true; // idle for a whole heartbeat period
-                        await body.WriteAsync(Ping, ct);
-                        await body.FlushAsync(ct);
-                    }
+                }
+                if (batch.Count > 0)
+                {
+                    await WriteBatchAsync(writer, subscription, batch, ct);
+                    continue;
+                }
+
+                idle.CancelAfter(heartbeat);
+                bool more;
+                try
+                {
+                    more = await reader.WaitToReadAsync(idle.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // Idle for a whole heartbeat period.
+                    writer.Write(Ping);
+                    await writer.FlushAsync(ct);
+                    idle.Dispose();
+                    idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    continue;
+                }
+                if (!idle.TryReset())
+                {
+                    idle.Dispose();
+                    idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 }
                 if (!more)
                 {
                     // Completed: this client fell too far behind, or the replica is stopping. It resumes by Last-Event-ID.
                     return;
                 }
-                continue;
             }
+        }
+        finally
+        {
+            idle.Dispose();
+        }
+    }
 
-            if (next.Event.Id <= lastSent)
-            {
-                continue; // already replayed from the log
-            }
-            lastSent = next.Event.Id;
-
-            using var activity = subscription.Traced
-                ? OsirisTelemetry.Source.StartActivity("osiris.event.sse_write", ActivityKind.Producer, next.Parent)
-                : null;
-            activity?.SetTag("osiris.event.id", next.Event.Id);
-            activity?.SetTag("osiris.event.type", next.Event.Type);
-            await body.WriteAsync(next.Frame, ct);
-            await body.FlushAsync(ct);
-            var latency = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - next.PublishedAtTicks).TotalMilliseconds;
-            OsirisTelemetry.DeliveryLatency.Record(latency, new KeyValuePair<string, object?>("osiris.event.type", next.Event.Type));
+    private static async Task WriteBatchAsync(System.IO.Pipelines.PipeWriter writer, StreamSubscription subscription,
+        List<DispatchedEvent> batch, CancellationToken ct)
+    {
+        using var activity = subscription.Traced
+            ? OsirisTelemetry.Source.StartActivity("osiris.event.sse_write", ActivityKind.Producer, batch[0].Parent)
+            : null;
+        activity?.SetTag("osiris.event.id", batch[^1].Event.Id);
+        activity?.SetTag("osiris.event.type", batch[^1].Event.Type);
+        activity?.SetTag("osiris.stream.batch", batch.Count);
+        foreach (var e in batch)
+        {
+            writer.Write(e.Frame);
+        }
+        await writer.FlushAsync(ct);
+        var now = DateTime.UtcNow.Ticks;
+        foreach (var e in batch)
+        {
+            OsirisTelemetry.DeliveryLatency.Record(TimeSpan.FromTicks(now - e.PublishedAtTicks).TotalMilliseconds,
+                new KeyValuePair<string, object?>("osiris.event.type", e.Event.Type));
         }
     }
 

@@ -44,15 +44,12 @@ public sealed class StreamSubscription : IDisposable
     /// <summary>Whether this client's writes get their own spans (bounded per replica to keep tracing cheap).</summary>
     public bool Traced { get; }
     public ChannelReader<DispatchedEvent> Reader => _channel.Reader;
-    public bool Overflowed { get; private set; }
-
     internal void Offer(DispatchedEvent e)
     {
         if (!Filter.Matches(e.Event) || _channel.Writer.TryWrite(e))
         {
             return;
         }
-        Overflowed = true;
         _channel.Writer.TryComplete();
         _hub.Remove(this);
     }

@@ -60,15 +60,22 @@ public static class TaskControlApi
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already decided",
                 detail: $"Approval {approvalId} was already {approval.Status}.");
         }
-        approval.Status = decision.Approve ? "approved" : "denied";
-        approval.DecidedAt = time.UtcNow();
-        if (task.Status == TaskStatuses.AwaitingApproval)
+        // Only the first decision counts, even when two people click at once.
+        await using var append = await publisher.BeginAsync(db, ct);
+        var now = time.UtcNow();
+        var status = decision.Approve ? "approved" : "denied";
+        var decided = await db.Approvals.Where(a => a.Id == approvalId && a.Status == "pending")
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, status).SetProperty(a => a.DecidedAt, now), ct);
+        if (decided == 0)
         {
-            task.Status = TaskStatuses.Running;
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already decided",
+                detail: $"Approval {approvalId} was already decided.");
         }
-        task.UpdatedAt = time.UtcNow();
-        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
-            new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+        await db.Tasks.Where(t => t.Id == id && t.Status == TaskStatuses.AwaitingApproval)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, TaskStatuses.Running).SetProperty(t => t.UpdatedAt, now), ct);
+        await db.Entry(task).ReloadAsync(ct);
+        append.Add(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model));
+        await append.CommitAsync(ct);
         return TypedResults.Ok(TaskDto.From(task));
     }
 }

@@ -53,11 +53,11 @@ public static class TasksApi
                 ["status"] = [$"Unknown status {string.Join(", ", unknown)}. Allowed: {string.Join(", ", TaskStatuses.All)}."],
             });
         }
-        if (page is < 1 || pageSize is < 1 or > 200)
+        if (page is < 1 or > 1_000_000 || pageSize is < 1 or > 200)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                ["page"] = ["page starts at 1; pageSize is 1 to 200."],
+                ["page"] = ["page is 1 to 1,000,000; pageSize is 1 to 200."],
             });
         }
 
@@ -133,10 +133,19 @@ public static class TasksApi
             return TaskClosed(task);
         }
 
-        task.Status = TaskStatuses.Cancelled;
-        task.UpdatedAt = time.UtcNow();
-        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
-            new TaskUpdatePayload(task.Status, 0, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+        // Conditional, inside the append transaction: a task the agent closed a moment ago is not cancelled after the fact.
+        await using var append = await publisher.BeginAsync(db, ct);
+        var now = time.UtcNow();
+        var changed = await db.Tasks.Where(t => t.Id == id && TaskStatuses.Open.Contains(t.Status))
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, TaskStatuses.Cancelled).SetProperty(t => t.UpdatedAt, now), ct);
+        if (changed == 0)
+        {
+            await db.Entry(task).ReloadAsync(ct);
+            return TaskClosed(task);
+        }
+        await db.Entry(task).ReloadAsync(ct);
+        append.Add(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model));
+        await append.CommitAsync(ct);
         return TypedResults.Ok(TaskDto.From(task));
     }
 

@@ -36,5 +36,6 @@ public sealed class ProviderSettings
     /// <summary>Set by the AppHost for services that do not receive the key.</summary>
     public bool Configured { get; set; }
 
-    public bool IsConfigured => Configured || ApiKey.Length > 0 || Endpoint.Length > 0 && Model.Length > 0;
+    /// <summary>The AppHost decides (a key, or for openai-compatible an endpoint and a model); a key alone also counts.</summary>
+    public bool IsConfigured => Configured || ApiKey.Length > 0;
 }

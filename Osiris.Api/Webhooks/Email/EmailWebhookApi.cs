@@ -88,6 +88,10 @@ public static class EmailWebhookApi
                 detail: "Post Mailgun's form (multipart/form-data or application/x-www-form-urlencoded) or raw MIME (message/rfc822).");
         }
 
+        if (message.SenderAddress.Length > 320)
+        {
+            return Bad("Sender address too long", "An e-mail address has at most 320 characters.");
+        }
         var result = await ChannelIntake.AcceptAsync(db, publisher, time, message, ct);
         return TypedResults.Ok(new { outcome = result.Outcome.ToString(), taskId = result.TaskId });
     }
@@ -156,7 +160,7 @@ public static class EmailWebhookApi
     }
 
     private static InboundMessage Build(string messageId, string address, string? name, string subject, string body, IReadOnlyList<string> threadIds) =>
-        new(TaskSources.Email, messageId, address, name,
+        new(TaskSources.Email, messageId.Length <= 900 ? messageId : Fallback(messageId), address, name,
             string.IsNullOrWhiteSpace(subject) ? ChannelIntake.TitleFrom(body, $"E-mail from {address}") : ChannelIntake.TitleFrom(subject, subject),
             body, ReplyThread: messageId, ReplySubject: subject, ThreadIds: threadIds);
 
