@@ -26,7 +26,8 @@ public class McpServerHost : WebApplicationFactory<McpServerAssembly>
         BaseUrl = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
 
-    public string Temp { get; } = Path.Combine(Path.GetTempPath(), "osiris-mcp-tests", Guid.NewGuid().ToString("N"));
+    // One parent per user: a folder left by another user (say root) must not block this run.
+    public string Temp { get; } = Path.Combine(Path.GetTempPath(), $"osiris-mcp-tests-{Environment.UserName}", Guid.NewGuid().ToString("N"));
     public string WorkspacesRoot => Path.Combine(Temp, "workspaces");
     public string Token { get; } = "token-" + Guid.NewGuid().ToString("N");
     public string BaseUrl { get; }
