@@ -46,9 +46,12 @@ internal static class SandboxLaunch
                 args.Add(a);
             }
         }
+        // RLIMIT_NPROC counts every task (thread) of the real user on the host. As root the command runs as its own
+        // user, so the cap is exact; otherwise it shares the server's user, whose threads must be added on top.
+        var nproc = Workspaces.Native.GetEuid() == 0 ? options.MaxProcesses : options.MaxProcesses + TasksOfCurrentUser();
         foreach (var a in new[]
                  {
-                     "prlimit", $"--nproc={options.MaxProcesses}", $"--fsize={options.MaxFileSizeBytes}",
+                     "prlimit", $"--nproc={nproc}", $"--fsize={options.MaxFileSizeBytes}",
                      $"--as={options.MaxMemoryBytes}", "--core=0", "--",
                  })
         {
@@ -63,6 +66,31 @@ internal static class SandboxLaunch
         args.Add("-c");
         args.Add(command);
         return start;
+    }
+
+    /// <summary>Threads of all processes of this user (what RLIMIT_NPROC counts), read from /proc.</summary>
+    private static int TasksOfCurrentUser()
+    {
+        var uid = Workspaces.Native.GetEuid().ToString();
+        var total = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var lines = File.ReadAllLines(Path.Combine(dir, "status"));
+                var owner = lines.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal))?.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                if (owner is { Length: > 1 } && owner[1] == uid)
+                {
+                    var threads = lines.FirstOrDefault(l => l.StartsWith("Threads:", StringComparison.Ordinal))?.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                    total += threads is { Length: > 1 } && int.TryParse(threads[1], out var n) ? n : 1;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The process ended while we looked, or is not ours to read.
+            }
+        }
+        return total;
     }
 
     private static void AddBubblewrap(IList<string> args, string bwrap, string uid, string workspace)
