@@ -16,7 +16,7 @@ var api = builder.AddProject<Projects.Osiris_Api>("api")
 
 // The MCP server's bearer token, shared with the agent; generated and kept in user secrets like api-key.
 var mcpToken = builder.AddParameter("mcp-token", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
-var dataDir = DataDirectory.Resolve(builder.Configuration);
+var dataDir = infrastructure.DataDir;
 
 var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Osiris__McpToken", mcpToken)

@@ -46,10 +46,8 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
             {
                 return (task.Brain, string.IsNullOrEmpty(task.Model) ? brains.For(task.Brain).Model : task.Model);
             }
-            var stored = await db.Settings.AsNoTracking().Where(s => s.Key == "brain.default").Select(s => s.Value).SingleOrDefaultAsync(ct);
-            var choice = stored is null ? null : System.Text.Json.JsonSerializer.Deserialize<BrainChoice>(stored, OsirisJson.Options);
-            var fallback = choice is not null && brains.ConfiguredBrains().Contains(choice.Brain) ? choice.Brain : brains.ConfiguredBrains().First();
-            return (fallback, choice?.Brain == fallback && !string.IsNullOrEmpty(choice.Model) ? choice.Model! : brains.For(fallback).Model);
+            var choice = await DefaultBrain.ReadAsync(db, brains, ct);
+            return (choice.Brain, choice.Model!);
         });
         if (brain != Brain || model != Model)
         {

@@ -12,8 +12,6 @@ namespace Osiris.Api.Brains;
 /// <summary>Which model providers exist, and the global default brain.</summary>
 public static class BrainsApi
 {
-    public const string DefaultBrainKey = "brain.default";
-
     public static RouteGroupBuilder MapBrainsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Brains");
@@ -24,10 +22,10 @@ public static class BrainsApi
     }
 
     public static async Task<Ok<BrainCatalog>> ListBrains(OsirisDbContext db, IOptions<BrainSettings> settings, CancellationToken ct) =>
-        TypedResults.Ok(new BrainCatalog(Catalog(settings.Value), await ReadDefaultAsync(db, settings.Value, ct)));
+        TypedResults.Ok(new BrainCatalog(Catalog(settings.Value), await DefaultBrain.ReadAsync(db, settings.Value, ct)));
 
     public static async Task<Ok<BrainChoice>> GetDefault(OsirisDbContext db, IOptions<BrainSettings> settings, CancellationToken ct) =>
-        TypedResults.Ok(await ReadDefaultAsync(db, settings.Value, ct));
+        TypedResults.Ok(await DefaultBrain.ReadAsync(db, settings.Value, ct));
 
     public static async Task<Results<Ok<BrainChoice>, ValidationProblem>> SetDefault(BrainChoice choice, OsirisDbContext db,
         IOptions<BrainSettings> settings, EventPublisher publisher, CancellationToken ct)
@@ -38,10 +36,10 @@ public static class BrainsApi
         }
         var normalised = choice with { Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model };
         var json = JsonSerializer.Serialize(normalised, OsirisJson.Options);
-        var row = await db.Settings.SingleOrDefaultAsync(s => s.Key == DefaultBrainKey, ct);
+        var row = await db.Settings.SingleOrDefaultAsync(s => s.Key == DefaultBrain.SettingKey, ct);
         if (row is null)
         {
-            db.Settings.Add(new SettingRecord { Key = DefaultBrainKey, Value = json });
+            db.Settings.Add(new SettingRecord { Key = DefaultBrain.SettingKey, Value = json });
         }
         else
         {
@@ -65,17 +63,6 @@ public static class BrainsApi
             },
             Offline: brain == Shared.Contracts.Brains.Offline);
     }).ToList();
-
-    public static async Task<BrainChoice> ReadDefaultAsync(OsirisDbContext db, BrainSettings settings, CancellationToken ct)
-    {
-        var row = await db.Settings.AsNoTracking().SingleOrDefaultAsync(s => s.Key == DefaultBrainKey, ct);
-        if (row is not null && JsonSerializer.Deserialize<BrainChoice>(row.Value, OsirisJson.Options) is { } stored)
-        {
-            return stored;
-        }
-        var first = settings.ConfiguredBrains().First();
-        return new BrainChoice(first, settings.For(first).Model);
-    }
 
     /// <summary>Null when the choice names a configured brain; otherwise the errors, naming what is configured.</summary>
     public static Dictionary<string, string[]>? Validate(BrainChoice? choice, BrainSettings settings)

@@ -13,7 +13,11 @@ public sealed record OsirisInfrastructure(
     InfrastructureMode Mode,
     IResourceBuilder<IResourceWithConnectionString> Redis,
     IResourceBuilder<IResourceWithConnectionString> Database,
-    IReadOnlyList<IResourceBuilder<IResource>> WaitTargets);
+    IReadOnlyList<IResourceBuilder<IResource>> WaitTargets)
+{
+    /// <summary><c>Osiris:DataDir</c>, resolved once: workspaces and the knowledge index live there too.</summary>
+    public string DataDir { get; init; } = "";
+}
 
 public static class OsirisInfrastructureExtensions
 {
@@ -32,14 +36,15 @@ public static class OsirisInfrastructureExtensions
                 "OSIRIS infrastructure mode: {Mode} ({Reason})", mode.ToString().ToLowerInvariant(), reason);
         }
 
+        var dataDir = DataDirectory.Resolve(builder.Configuration);
         var infrastructure = mode switch
         {
             InfrastructureMode.Containers => builder.AddContainerInfrastructure(),
-            InfrastructureMode.Local => builder.AddLocalInfrastructure(binaries, DataDirectory.Resolve(builder.Configuration)),
-            _ => builder.AddEmbeddedInfrastructure(DataDirectory.Resolve(builder.Configuration)),
+            InfrastructureMode.Local => builder.AddLocalInfrastructure(binaries, dataDir),
+            _ => builder.AddEmbeddedInfrastructure(dataDir),
         };
 
-        return infrastructure;
+        return infrastructure with { DataDir = dataDir };
     }
 
     public static IResourceBuilder<T> WithInfrastructure<T>(this IResourceBuilder<T> service, OsirisInfrastructure infrastructure)

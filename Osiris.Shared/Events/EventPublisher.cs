@@ -71,18 +71,20 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
     {
         using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.publish", ActivityKind.Producer);
         var now = time.UtcNow();
-        var records = drafts.Select(d => new EventRecord
+        // Each payload is serialised once: the element feeds the live event, its text the stored one.
+        var payloads = drafts.Select(d => JsonSerializer.SerializeToElement(d.Payload, d.Payload.GetType(), OsirisJson.Options)).ToList();
+        var records = drafts.Select((d, i) => new EventRecord
         {
             Type = d.Type,
             TaskId = d.TaskId,
             Timestamp = now,
-            Payload = JsonSerializer.Serialize(d.Payload, d.Payload.GetType(), OsirisJson.Options),
+            Payload = payloads[i].GetRawText(),
         }).ToList();
         db.Events.AddRange(records);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        var events = records.Select(ToEvent).ToList();
+        var events = records.Select((r, i) => new OsirisEvent(r.Id, r.Type, r.TaskId, r.Timestamp, payloads[i])).ToList();
         if (events.Count == 0)
         {
             return events;
