@@ -55,7 +55,8 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
     {
         var command = arguments.TryGetValue("command", out var c) ? c?.ToString() ?? "" : "";
         var lines = Channel.CreateUnbounded<ProgressNotificationValue>(new UnboundedChannelOptions { SingleReader = true });
-        var terminal = name == "run_command" ? PumpTerminalAsync(lines.Reader, callId, command, ct) : Task.CompletedTask;
+        var shown = new HashSet<int>();
+        var terminal = name == "run_command" ? PumpTerminalAsync(lines.Reader, shown, callId, command, ct) : Task.CompletedTask;
         CallToolResult result;
         try
         {
@@ -79,6 +80,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
             int? exitCode = structured is { } s && s.TryGetProperty("exitCode", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : null;
             long? duration = structured is { } d && d.TryGetProperty("durationMs", out var ms) && ms.ValueKind == JsonValueKind.Number ? ms.GetInt64() : null;
             failed |= exitCode is not 0;
+            await PublishMissedLinesAsync(structured, shown, callId, command, ct);
             await run.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload(callId, command, "stdout", "", exitCode ?? -1, duration ?? 0), ct);
         }
         else if (name == "write_file" && !failed && structured is { } written)
@@ -92,12 +94,14 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
     /// Publishes output lines in the order the command printed them: progress notifications may arrive out of order,
     /// so they are put back in sequence by their progress number (the server counts lines from 1).
     /// </summary>
-    private async Task PumpTerminalAsync(ChannelReader<ProgressNotificationValue> lines, string commandId, string command, CancellationToken ct)
+    private async Task PumpTerminalAsync(ChannelReader<ProgressNotificationValue> lines, HashSet<int> shown, string commandId, string command,
+        CancellationToken ct)
     {
         var waiting = new SortedDictionary<double, ProgressNotificationValue>();
         double next = 1;
         await foreach (var line in lines.ReadAllAsync(CancellationToken.None))
         {
+            shown.Add((int)line.Progress);
             waiting[line.Progress] = line;
             while (waiting.Remove(next, out var ready))
             {
@@ -108,6 +112,26 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         foreach (var late in waiting.Values)
         {
             await PublishLineAsync(late, commandId, command, ct);
+        }
+    }
+
+    /// <summary>
+    /// A progress notification can reach the client after the call's result, and is then dropped; the result's
+    /// output holds every line in the same order (line n is progress n), so the terminal shows the ones it missed.
+    /// </summary>
+    private async Task PublishMissedLinesAsync(JsonElement? structured, HashSet<int> shown, string commandId, string command, CancellationToken ct)
+    {
+        if (structured is not { } s || !s.TryGetProperty("output", out var output) || output.ValueKind != JsonValueKind.String)
+        {
+            return;
+        }
+        var all = output.GetString()!.Split('\n');
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (!shown.Contains(i + 1) && (i < all.Length - 1 || all[i].Length > 0))
+            {
+                await PublishLineAsync(new ProgressNotificationValue { Progress = i + 1, Message = all[i] }, commandId, command, ct);
+            }
         }
     }
 
