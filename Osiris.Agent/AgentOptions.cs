@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Osiris.Shared.Contracts;
 
 namespace Osiris.Agent;
 
@@ -36,23 +37,39 @@ public sealed class AgentOptions
     [Range(0, 100)]
     public int FallbackAfterFailures { get; set; } = 3;
 
-    /// <summary>US dollars per million input and output tokens, by model name.</summary>
-    public Dictionary<string, ModelPrice> Prices { get; set; } = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["gpt-4o"] = new() { InputPerMillion = 2.50m, OutputPerMillion = 10.00m },
-        ["gpt-4o-mini"] = new() { InputPerMillion = 0.15m, OutputPerMillion = 0.60m },
-        ["gemini-2.5-pro"] = new() { InputPerMillion = 1.25m, OutputPerMillion = 10.00m },
-        ["gemini-2.5-flash"] = new() { InputPerMillion = 0.30m, OutputPerMillion = 2.50m },
-    };
+    /// <summary>Longest silence allowed between two chunks of a model's answer (a thinking model may be quiet long).</summary>
+    [Range(1, 3600)]
+    public int ModelIdleTimeoutSeconds { get; set; } = 120;
 
-    public decimal Cost(string? model, long input, long output) =>
-        model is not null && Prices.TryGetValue(model, out var price)
-            ? (input * price.InputPerMillion + output * price.OutputPerMillion) / 1_000_000m
-            : 0m;
-}
+    /// <summary>Longest a whole model turn may take, first chunk to last.</summary>
+    [Range(1, 7200)]
+    public int ModelTurnTimeoutSeconds { get; set; } = 600;
 
-public sealed class ModelPrice
-{
-    public decimal InputPerMillion { get; set; }
-    public decimal OutputPerMillion { get; set; }
+    /// <summary>Attempts of one model turn after a transient failure (429, 5xx, a cut stream, a timeout).</summary>
+    [Range(0, 20)]
+    public int ModelRetries { get; set; } = 4;
+
+    /// <summary>Characters of one tool result the model sees; the rest is cut out of the middle, with a note.</summary>
+    [Range(1000, 1_000_000)]
+    public int MaxToolOutputChars { get; set; } = 16_000;
+
+    /// <summary>Overrides the model's context window from the price table (0: use the table's).</summary>
+    [Range(0, 10_000_000)]
+    public long ContextWindowTokens { get; set; }
+
+    /// <summary>The same failing tool call (name and arguments) this many times in a row stops the task.</summary>
+    [Range(2, 100)]
+    public int RepeatedFailureLimit { get; set; } = 3;
+
+    /// <summary>US dollars per million tokens and context windows, by model name (defaults: <see cref="ModelPrices"/>).</summary>
+    public Dictionary<string, ModelPrice> Prices { get; set; } = ModelPrices.Defaults();
+
+    /// <summary>The call's cost, or null when the model has no price (never 0 USD by omission).</summary>
+    public decimal? Cost(string? model, long input, long cachedInput, long output) =>
+        model is not null && Prices.TryGetValue(model, out var price) ? price.Cost(input, cachedInput, output) : null;
+
+    public long ContextWindowFor(string? model) =>
+        ContextWindowTokens > 0 ? ContextWindowTokens
+        : model is not null && Prices.TryGetValue(model, out var price) ? price.ContextWindowTokens
+        : 128_000;
 }

@@ -1,5 +1,6 @@
 using Osiris.Api;
 using Osiris.Api.Brains;
+using Osiris.Api.Spend;
 using Osiris.Api.Stream;
 using Osiris.Api.Tasks;
 using Osiris.Api.Webhooks.Email;
@@ -27,6 +28,7 @@ app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapTaskControlApi();
 app.MapBrainsApi();
+app.MapSpendApi();
 app.MapStreamApi();
 app.MapWhatsAppWebhook();
 app.MapEmailWebhook();

@@ -24,8 +24,6 @@ public sealed class BrainFactory(
 
     public BrainSettings Settings => settings.Value;
 
-    public bool IsConfigured(string brain) => settings.Value.ConfiguredBrains().Contains(brain);
-
     public IChatClient Get(string brain)
     {
         lock (_gate)
@@ -49,8 +47,13 @@ public sealed class BrainFactory(
         {
             case Shared.Contracts.Brains.OpenAI:
             case Shared.Contracts.Brains.OpenAICompatible:
-                // Two retries with the SDK's backoff on 429/5xx; after that the router may fall back to another provider.
-                var options = new OpenAIClientOptions { RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 2) };
+                // The loop retries (honouring Retry-After) and the router watches the stream with its own idle and turn
+                // timeouts, so the SDK neither retries by itself nor cuts a long turn at its default 100 s.
+                var options = new OpenAIClientOptions
+                {
+                    RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0),
+                    NetworkTimeout = Timeout.InfiniteTimeSpan,
+                };
                 if (provider.Endpoint.Length > 0)
                 {
                     options.Endpoint = new Uri(provider.Endpoint);

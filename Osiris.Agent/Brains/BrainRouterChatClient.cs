@@ -7,35 +7,39 @@ namespace Osiris.Agent.Brains;
 
 /// <summary>
 /// The innermost link of a task's pipeline: before every model turn it reads the task's current brain and model
-/// (so <c>PUT /tasks/{id}/brain</c> takes effect at the next turn) and calls that provider. After repeated failures
-/// it falls back to the next configured provider and announces it.
+/// (so <c>PUT /tasks/{id}/brain</c> takes effect at the next turn) and calls that provider, watching the stream with
+/// the idle and whole-turn timeouts. After repeated transient failures it falls back to the next configured real
+/// provider and announces it; the scripted offline brain is never a fallback, and never answers a channel's sender.
 /// </summary>
 public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILogger logger) : IChatClient
 {
     private int _consecutiveFailures;
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken))
-        {
-            updates.Add(update);
-        }
-        return updates.ToChatResponse();
-    }
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var (brain, model) = await run.CurrentBrainAsync(cancellationToken);
+        if (brain == Shared.Contracts.Brains.Offline && run.IsFromChannel)
+        {
+            throw new NoModelException();
+        }
         var client = brains.Get(brain);
         var callOptions = options?.Clone() ?? new ChatOptions();
         callOptions.ModelId = model;
         logger.LogInformation("Task {TaskId} step {Step}: calling {Brain} model {Model}{Offline}", run.TaskId, run.Step, brain, model,
             brain == Shared.Contracts.Brains.Offline ? " (offline brain: scripted, not AI)" : "");
 
-        await using var enumerator = client.GetStreamingResponseAsync(messages, callOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        var first = true;
+        var idle = TimeSpan.FromSeconds(run.Options.ModelIdleTimeoutSeconds);
+        var turn = TimeSpan.FromSeconds(run.Options.ModelTurnTimeoutSeconds);
+        using var turnTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        turnTimeout.CancelAfter(turn);
+        using var idleTimeout = CancellationTokenSource.CreateLinkedTokenSource(turnTimeout.Token);
+        idleTimeout.CancelAfter(idle);
+
+        await using var enumerator = client.GetStreamingResponseAsync(messages, callOptions, idleTimeout.Token).GetAsyncEnumerator(idleTimeout.Token);
         while (true)
         {
             ChatResponseUpdate update;
@@ -47,24 +51,46 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
                 }
                 update = enumerator.Current;
             }
-            catch (Exception ex) when (first && ex is not OperationCanceledException && brains.Settings.ConfiguredBrains().Count() > 1)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                // Only a call that failed before producing anything can move to another provider.
-                if (++_consecutiveFailures >= run.Options.FallbackAfterFailures && run.Options.FallbackAfterFailures > 0)
+                // Our own timeouts, not a cancel: the turn may be tried again.
+                var reason = turnTimeout.IsCancellationRequested
+                    ? $"{brain} {model} did not finish its turn within {turn.TotalSeconds:0} s (Agent:ModelTurnTimeoutSeconds)"
+                    : $"{brain} {model} sent nothing for {idle.TotalSeconds:0} s (Agent:ModelIdleTimeoutSeconds)";
+                await CountFailureAsync(brain, reason, cancellationToken);
+                throw new ModelTimeoutException(reason);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                if (ModelErrors.IsTransient(ex))
                 {
-                    var next = brains.Settings.ConfiguredBrains().SkipWhile(b => b != brain).Skip(1).FirstOrDefault()
-                        ?? brains.Settings.ConfiguredBrains().First(b => b != brain);
-                    _consecutiveFailures = 0;
-                    await run.SwitchBrainAsync(next, brains.Settings.For(next).Model,
-                        $"{brain} failed {run.Options.FallbackAfterFailures} times in a row ({ex.Message}); task {run.TaskId} falls back to {next}.",
-                        cancellationToken);
+                    await CountFailureAsync(brain, ex.Message, cancellationToken);
                 }
                 throw;
             }
-            first = false;
+            idleTimeout.CancelAfter(idle);
             _consecutiveFailures = 0;
             yield return update;
         }
+    }
+
+    /// <summary>After <c>Agent:FallbackAfterFailures</c> transient failures in a row, the next configured real provider takes over.</summary>
+    private async Task CountFailureAsync(string brain, string error, CancellationToken ct)
+    {
+        if (run.Options.FallbackAfterFailures <= 0 || ++_consecutiveFailures < run.Options.FallbackAfterFailures)
+        {
+            return;
+        }
+        var real = brains.Settings.ConfiguredBrains().Where(b => b != Shared.Contracts.Brains.Offline).ToList();
+        var next = real.SkipWhile(b => b != brain).Skip(1).FirstOrDefault() ?? real.FirstOrDefault(b => b != brain);
+        if (next is null)
+        {
+            logger.LogWarning("Task {TaskId}: {Brain} failed {Count} times in a row and no other provider is configured", run.TaskId, brain, _consecutiveFailures);
+            return;
+        }
+        _consecutiveFailures = 0;
+        await run.SwitchBrainAsync(next, brains.Settings.For(next).Model,
+            $"{brain} failed {run.Options.FallbackAfterFailures} times in a row ({error}); task {run.TaskId} falls back to {next}.", ct);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => null;
@@ -73,3 +99,8 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
     {
     }
 }
+
+/// <summary>A task from WhatsApp or e-mail with no real model to answer it: it waits for one instead of a scripted reply.</summary>
+public sealed class NoModelException() : Exception(
+    "No model is configured, and the scripted offline brain never answers a WhatsApp or e-mail sender. " +
+    "Set an OpenAI or Gemini key (dotnet user-secrets set Parameters:openai-api-key … in Osiris.AppHost) and restart; the task continues then.");

@@ -55,6 +55,27 @@ public sealed class TaskLeases(IServiceScopeFactory scopes, IOptions<AgentOption
         return renewed == 1;
     }
 
+    /// <summary>
+    /// Tasks that waited for a model (channel tasks while only the offline brain was there) are queued again once this
+    /// worker has a real one.
+    /// </summary>
+    public async Task<int> RequeueWaitingForModelAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
+        var publisher = scope.ServiceProvider.GetRequiredService<Shared.Events.EventPublisher>();
+        var waiting = await db.Tasks.Where(t => t.Status == TaskStatuses.Paused && t.PausedFor == PauseReasons.NoModel).ToListAsync(ct);
+        foreach (var task in waiting)
+        {
+            task.Status = TaskStatuses.Queued;
+            task.PausedFor = null;
+            task.Result = null;
+            task.UpdatedAt = time.UtcNow();
+            await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task), ct);
+        }
+        return waiting.Count;
+    }
+
     /// <summary>Gives an unfinished task back at once (on shutdown), so another worker need not wait for the lease.</summary>
     public async Task ReleaseAsync(Guid taskId)
     {

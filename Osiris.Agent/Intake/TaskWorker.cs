@@ -8,6 +8,7 @@ public sealed class TaskWorker(
     TaskLeases leases,
     TaskSignals signals,
     TaskRunner runner,
+    Brains.BrainFactory brains,
     IOptions<AgentOptions> options,
     ILogger<TaskWorker> logger) : BackgroundService
 {
@@ -19,6 +20,24 @@ public sealed class TaskWorker(
             return;
         }
         logger.LogInformation("Agent worker {Worker} takes up to {Concurrency} tasks at once", leases.WorkerId, options.Value.Concurrency);
+        if (brains.Settings.ConfiguredBrains().Any(b => b != Shared.Contracts.Brains.Offline))
+        {
+            try
+            {
+                if (await leases.RequeueWaitingForModelAsync(stoppingToken) is > 0 and var count)
+                {
+                    logger.LogInformation("{Count} tasks that waited for a model are queued again", count);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Could not queue the tasks that waited for a model; they stay paused");
+            }
+        }
+        else
+        {
+            logger.LogWarning("No model is configured: tasks from WhatsApp and e-mail wait (paused) until one is; the offline brain serves API and UI tasks only");
+        }
         var running = new Dictionary<Guid, Task>();
         while (!stoppingToken.IsCancellationRequested)
         {

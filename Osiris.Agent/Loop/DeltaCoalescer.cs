@@ -1,14 +1,14 @@
+using System.Diagnostics;
 using System.Text;
-using Osiris.Shared.Contracts;
 
 namespace Osiris.Agent.Loop;
 
 /// <summary>
-/// Streams one assistant message as <c>new_message</c> deltas: at most one event per coalescing window (30 ms by
-/// default), never an event per token. A piece that arrives when the last delta is a window old goes out at once;
-/// otherwise it waits only for the rest of the window. <see cref="CompleteAsync"/> publishes the whole text.
+/// Turns a stream of small pieces into at most one publication per coalescing window (30 ms by default), never one
+/// per token. A piece that arrives when the last publication is a window old goes out at once; otherwise it waits
+/// only for the rest of the window. Publications run one after another, in order, off the caller's thread.
 /// </summary>
-public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken ct)
+public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, CancellationToken ct)
 {
     private readonly StringBuilder _pending = new();
     private readonly StringBuilder _all = new();
@@ -17,7 +17,7 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
     private long _lastFlush;
     private bool _scheduled;
 
-    public Guid MessageId { get; } = Guid.CreateVersion7();
+    /// <summary>Everything appended so far.</summary>
     public string Text { get { lock (_gate) { return _all.ToString(); } } }
 
     public void Append(string piece)
@@ -33,9 +33,7 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
             if (!_scheduled)
             {
                 _scheduled = true;
-                var window = TimeSpan.FromMilliseconds(run.Options.CoalesceMilliseconds);
-                var wait = window - System.Diagnostics.Stopwatch.GetElapsedTime(_lastFlush);
-                _flush = FlushAfterAsync(_flush, wait);
+                _flush = FlushAfterAsync(_flush, window - Stopwatch.GetElapsedTime(_lastFlush));
             }
         }
     }
@@ -46,10 +44,10 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
         var delay = wait > TimeSpan.Zero ? Task.Delay(wait, ct) : Task.CompletedTask;
         await previous;
         await delay;
-        await FlushAsync();
+        await PublishPendingAsync();
     }
 
-    private async Task FlushAsync()
+    private async Task PublishPendingAsync()
     {
         string delta;
         lock (_gate)
@@ -57,17 +55,16 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
             delta = _pending.ToString();
             _pending.Clear();
             _scheduled = false;
-            _lastFlush = System.Diagnostics.Stopwatch.GetTimestamp();
+            _lastFlush = Stopwatch.GetTimestamp();
         }
         if (delta.Length > 0)
         {
-            await run.PublishAsync(EventTypes.NewMessage,
-                new NewMessagePayload(MessageId, "assistant", kind, Text: null, Delta: delta, Final: false, Model: run.Model), ct);
+            await publish(delta);
         }
     }
 
-    /// <summary>Flushes what is pending, then stores and publishes the whole message.</summary>
-    public async Task<string> CompleteAsync()
+    /// <summary>Waits for scheduled publications and publishes what is still pending.</summary>
+    public async Task FlushAsync()
     {
         Task flush;
         lock (_gate)
@@ -75,15 +72,24 @@ public sealed class DeltaCoalescer(TaskRun run, string kind, CancellationToken c
             flush = _flush;
         }
         await flush;
-        await FlushAsync();
-        var text = Text;
-        if (text.Length > 0)
+        await PublishPendingAsync();
+    }
+
+    /// <summary>Drops what is pending and waits for publications already running (a failed turn's text is withdrawn).</summary>
+    public async Task AbandonAsync()
+    {
+        Task flush;
+        lock (_gate)
         {
-            await run.StoreMessageAsync(new Shared.Storage.MessageRecord
-            {
-                Id = MessageId, TaskId = run.TaskId, Role = "assistant", Kind = kind, Text = text, Model = run.Model, CreatedAt = run.Now,
-            }, new NewMessagePayload(MessageId, "assistant", kind, text, Delta: null, Final: true, Model: run.Model), ct);
+            _pending.Clear();
+            flush = _flush;
         }
-        return text;
+        try
+        {
+            await flush;
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }

@@ -18,6 +18,12 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
     public int Step { get; private set; }
     public long Tokens { get; private set; }
     public decimal CostUsd { get; private set; }
+    public string Source { get; private set; } = TaskSources.Api;
+
+    /// <summary>Work that came from a stranger's channel (WhatsApp, e-mail): its answer goes back to them.</summary>
+    public bool IsFromChannel => Source is TaskSources.WhatsApp or TaskSources.Email;
+    public decimal BudgetUsd { get; private set; }
+    public long BudgetTokens { get; private set; }
     public string Brain { get; private set; } = Shared.Contracts.Brains.Offline;
     public string Model { get; private set; } = BrainSettings.OfflineModel;
     public bool RequireApproval { get; private set; }
@@ -30,6 +36,9 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
         Tokens = task.Tokens;
         CostUsd = task.CostUsd;
         RequireApproval = task.RequireApproval;
+        Source = task.Source;
+        BudgetUsd = task.BudgetUsd ?? options.MaxCostUsdPerTask;
+        BudgetTokens = task.BudgetTokens ?? options.MaxTokensPerTask;
         // Unknown until CurrentBrainAsync has resolved and recorded it on the task.
         Brain = "";
         Model = "";
@@ -66,29 +75,47 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
             new EventDraft(EventTypes.SystemNotification, taskId, new SystemNotificationPayload("warning", announcement)));
     }
 
+    /// <summary>Counts a model turn; a used-up token or cost budget pauses the task before the call is made.</summary>
     public Task BeginStepAsync(CancellationToken ct)
     {
+        if (BudgetTokens > 0 && Tokens >= BudgetTokens)
+        {
+            throw new BudgetExceededException($"the token budget of {BudgetTokens:N0} is used up ({Tokens:N0} tokens)");
+        }
+        if (BudgetUsd > 0 && CostUsd >= BudgetUsd)
+        {
+            throw new BudgetExceededException($"the cost budget of ${BudgetUsd:0.##} is used up (${CostUsd:0.####})");
+        }
         Step++;
-        if (Step > options.MaxSteps)
-        {
-            throw new BudgetExceededException($"the step limit of {options.MaxSteps} model turns was reached");
-        }
-        if (options.MaxTokensPerTask > 0 && Tokens >= options.MaxTokensPerTask)
-        {
-            throw new BudgetExceededException($"the token budget of {options.MaxTokensPerTask} was used up ({Tokens} tokens)");
-        }
-        if (options.MaxCostUsdPerTask > 0 && CostUsd >= options.MaxCostUsdPerTask)
-        {
-            throw new BudgetExceededException($"the cost budget of ${options.MaxCostUsdPerTask} was used up (${CostUsd:0.####})");
-        }
         return UpdateTaskAsync(t => t.Step = Step, ct);
     }
 
-    public Task AddUsageAsync(long input, long output, CancellationToken ct)
+    /// <summary>
+    /// Records one model call as the provider reported it (cached input and reasoning tokens included) and adds it to
+    /// the task. A model missing from the price table adds no dollars but its tokens count, and the task says so.
+    /// </summary>
+    public Task AddUsageAsync(ModelUsage usage, CancellationToken ct)
     {
-        Tokens += input + output;
-        CostUsd += options.Cost(Model, input, output);
-        return UpdateTaskAsync(t => { t.Tokens = Tokens; t.CostUsd = CostUsd; }, ct);
+        var cost = options.Cost(Model, usage.Input, usage.CachedInput, usage.Output);
+        Tokens += usage.Input + usage.Output;
+        CostUsd += cost ?? 0;
+        var unpriced = cost is null ? usage.Input + usage.Output : 0;
+        return WriteAsync(async (db, publisher) =>
+        {
+            db.ModelCalls.Add(new ModelCallRecord
+            {
+                TaskId = taskId, Step = Step, Source = Source, Brain = Brain, Model = Model, InputTokens = usage.Input,
+                CachedInputTokens = usage.CachedInput, OutputTokens = usage.Output, ReasoningTokens = usage.Reasoning, CostUsd = cost,
+                FinishReason = usage.FinishReason, CreatedAt = time.UtcNow(),
+            });
+            var task = await db.Tasks.SingleAsync(t => t.Id == taskId, ct);
+            task.Tokens = Tokens;
+            task.CostUsd = CostUsd;
+            task.UnpricedTokens += unpriced;
+            task.UpdatedAt = time.UtcNow();
+            // Usage is recorded even when the task was closed meanwhile: the provider bills the call all the same.
+            await publisher.PublishAsync(db, [TaskUpdate(task)], ct);
+        });
     }
 
     /// <summary>Changes the task and publishes its <c>task_update</c> (plus any extra events) in one commit.</summary>
@@ -109,8 +136,7 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
     }
 
     public static EventDraft TaskUpdate(TaskRecord task, ApprovalRequest? approval = null) =>
-        new(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model,
-            approval, task.Status is TaskStatuses.Completed or TaskStatuses.Failed ? task.Result : null));
+        new(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task, approval));
 
     public Task PublishAsync(string type, object payload, CancellationToken ct) =>
         WriteAsync((db, publisher) => publisher.PublishAsync(db, type, taskId, payload, ct));
@@ -145,5 +171,11 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
     public DateTimeOffset Now => time.UtcNow();
 }
 
-/// <summary>A task ran out of steps, tokens or money.</summary>
+/// <summary>A task ran out of tokens or money: it pauses until a person raises the budget or cancels it.</summary>
 public sealed class BudgetExceededException(string reason) : Exception(reason);
+
+/// <summary>The loop cannot go on for a reason a retry will not change (a blocked prompt, a repeated failing call…).</summary>
+public sealed class TaskStoppedException(string reason) : Exception(reason);
+
+/// <summary>What one model call used, as the provider reported it.</summary>
+public sealed record ModelUsage(long Input, long CachedInput, long Output, long Reasoning, string? FinishReason);

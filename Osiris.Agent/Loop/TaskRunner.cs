@@ -6,7 +6,6 @@ using Osiris.Agent.Brains;
 using Osiris.Agent.Intake;
 using Osiris.Agent.Tools;
 using Osiris.Shared.Contracts;
-using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Agent.Loop;
@@ -16,6 +15,13 @@ namespace Osiris.Agent.Loop;
 /// answer, which becomes the task's result. The conversation is rebuilt from stored messages, so a task taken over
 /// from a dead worker continues where it was without repeating recorded tool calls.
 /// </summary>
+/// <remarks>
+/// The tool loop is written here rather than left to <see cref="FunctionInvokingChatClient"/>, because what the
+/// providers accept and what people expect is decided between turns: a person's message goes after the tool results
+/// (never between a call and its result), the step limit leaves one turn to report, a call that keeps failing the
+/// same way stops the task, the history is compacted before it outgrows the context window, and every finish reason
+/// is judged — a cut-off or blocked answer is never passed off as the result.
+/// </remarks>
 public sealed class TaskRunner(
     IServiceScopeFactory scopes,
     BrainFactory brains,
@@ -25,6 +31,8 @@ public sealed class TaskRunner(
     ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger<TaskRunner>();
+
+    private const int RetriesOfABadEnding = 2;
 
     public async Task RunAsync(Guid taskId, TaskSignal signal, CancellationToken ct)
     {
@@ -37,75 +45,34 @@ public sealed class TaskRunner(
         try
         {
             await run.CurrentBrainAsync(ct);
-            await run.UpdateTaskAsync(t => t.Status = TaskStatuses.Running, ct);
+            if (run.Brain == Shared.Contracts.Brains.Offline && run.IsFromChannel)
+            {
+                throw new NoModelException();
+            }
+            // The budgets in force are written down, so a person raises them from what the agent actually applies.
+            await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Running; t.BudgetUsd ??= run.BudgetUsd; t.BudgetTokens ??= run.BudgetTokens; }, ct);
             _logger.LogInformation("Task {TaskId} runs on {Brain} ({Model})", taskId, run.Brain, run.Model);
 
-            var (mcp, tools) = await toolbox.ConnectAsync(taskId, ct);
-            await using var _ = mcp;
-            var invoker = new ToolInvoker(run, signal, _logger);
+            await using var mcp = await toolbox.ConnectAsync(taskId, ct);
+            var invoker = new ToolInvoker(run, signal, mcp, _logger);
             using var pipeline = new ChatClientBuilder(new BrainRouterChatClient(run, brains, _logger))
-                .UseFunctionInvocation(loggers, f =>
-                {
-                    f.FunctionInvoker = invoker.InvokeAsync;
-                    f.MaximumIterationsPerRequest = options.Value.MaxSteps;
-                    f.AllowConcurrentInvocation = false;
-                })
                 .Use(inner => new AgentTurnChatClient(inner, run))
                 .Build();
 
-            var history = await RebuildHistoryAsync(run, task, tools, ct);
-            if (!history.Any(m => m.Role == ChatRole.Assistant && m.AdditionalProperties?.ContainsKey("plan") == true))
+            var history = await RebuildHistoryAsync(run, task, mcp, ct);
+            if (!Conversation.HasPlan(history))
             {
                 var planOptions = new ChatOptions { AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = "plan" } };
-                var plan = await pipeline.GetResponseAsync(
+                var plan = await TurnAsync(run, pipeline,
                     [.. history, new ChatMessage(ChatRole.User, "Before you start, write a short numbered plan (at most 6 steps). Do not call tools yet.")],
                     planOptions, ct);
-                history.Add(new ChatMessage(ChatRole.Assistant, plan.Text));
+                history.Add(Conversation.Plan(plan.Text));
+                history.Add(new ChatMessage(ChatRole.User, Conversation.AfterPlan));
             }
 
-            var chatOptions = new ChatOptions
-            {
-                Tools = [.. tools],
-                ToolMode = ChatToolMode.Auto,
-                AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = "text" },
-            };
-            var failures = 0;
-            while (true)
-            {
-                ChatResponse response;
-                try
-                {
-                    response = await pipeline.GetResponseAsync(history, chatOptions, ct);
-                    failures = 0;
-                }
-                catch (Exception ex) when (ex is not (OperationCanceledException or BudgetExceededException) && ++failures <= options.Value.FallbackAfterFailures + 1)
-                {
-                    _logger.LogWarning("Task {TaskId}: model call failed ({Error}); retry {Attempt}", taskId, ex.Message, failures);
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, failures)), time, ct);
-                    // Tool calls made before the failure are stored, not in this list: rebuild so none is repeated.
-                    history = await RebuildHistoryAsync(run, task, tools, ct);
-                    continue;
-                }
-                history.AddRange(response.Messages);
-
-                var inbox = await ReadNewPersonMessagesAsync(run, ct);
-                if (inbox.Count > 0)
-                {
-                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, m.Text)));
-                    continue;
-                }
-                var unanswered = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>()
-                    .Any(call => !response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Any(r => r.CallId == call.CallId));
-                if (unanswered)
-                {
-                    throw new BudgetExceededException($"the step limit of {options.Value.MaxSteps} model turns was reached");
-                }
-
-                var answer = response.Messages.LastOrDefault(m => m.Role == ChatRole.Assistant && !string.IsNullOrWhiteSpace(m.Text))?.Text ?? "(no answer)";
-                await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Completed; t.Result = answer; t.LeaseOwner = null; }, ct);
-                _logger.LogInformation("Task {TaskId} completed after {Steps} steps, {Tokens} tokens, ${Cost}", taskId, run.Step, run.Tokens, run.CostUsd);
-                return;
-            }
+            var answer = await WorkAsync(run, pipeline, invoker, mcp, history, ct);
+            await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Completed; t.Result = answer; t.LeaseOwner = null; }, ct);
+            _logger.LogInformation("Task {TaskId} completed after {Steps} steps, {Tokens} tokens, ${Cost}", taskId, run.Step, run.Tokens, run.CostUsd);
         }
         catch (OperationCanceledException) when (signal.Cancelled.IsCancellationRequested)
         {
@@ -123,71 +90,199 @@ public sealed class TaskRunner(
         {
             _logger.LogInformation(ex, "Task {TaskId} was cancelled", taskId);
         }
+        catch (BudgetExceededException ex)
+        {
+            await PauseAsync(run, PauseReasons.Budget,
+                $"Paused: {ex.Message}. Raise the budget to continue (POST /api/v1/tasks/{taskId}/resume with raiseBudgetUsd), or cancel the task.");
+        }
+        catch (NoModelException ex)
+        {
+            await PauseAsync(run, PauseReasons.NoModel, $"Waiting: {ex.Message}");
+        }
         catch (Exception ex)
         {
-            var reason = ex is BudgetExceededException ? $"Stopped: {ex.Message}." : $"Failed: {ex.Message}";
+            var reason = ex is TaskStoppedException ? $"Stopped: {ex.Message}" : $"Failed: {ex.Message}";
             _logger.LogWarning(ex, "Task {TaskId} failed: {Reason}", taskId, reason);
-            try
+            await CloseAsync(run, t => { t.Status = TaskStatuses.Failed; t.Result = reason; t.LeaseOwner = null; });
+        }
+    }
+
+    /// <summary>Model turns and tool calls until the model's final answer, which is returned.</summary>
+    private async Task<string> WorkAsync(TaskRun run, IChatClient pipeline, ToolInvoker invoker, TaskTools mcp, List<ChatMessage> history, CancellationToken ct)
+    {
+        var settings = options.Value;
+        var chatOptions = new ChatOptions
+        {
+            Tools = [.. mcp.Tools],
+            ToolMode = ChatToolMode.Auto,
+            AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = "text" },
+        };
+        var badEndings = 0;
+        (string Key, int Count) lastFailure = ("", 0);
+        while (true)
+        {
+            var lastTurn = run.Step >= settings.MaxSteps - 1;
+            var turnOptions = chatOptions;
+            if (lastTurn)
             {
-                await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Failed; t.Result = reason; t.LeaseOwner = null; }, CancellationToken.None);
+                turnOptions = chatOptions.Clone();
+                turnOptions.ToolMode = ChatToolMode.None;
+                history.Add(new ChatMessage(ChatRole.User,
+                    $"You have reached the step limit of {settings.MaxSteps} model turns; no more tools can run. Report now what you did, what works, " +
+                    "and what is left undone."));
             }
-            catch (OperationCanceledException)
+            Compact(run, history);
+
+            var response = await TurnAsync(run, pipeline, history, turnOptions, ct);
+            var calls = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();
+            var finish = response.FinishReason;
+
+            if (finish == ChatFinishReason.ContentFilter)
             {
-                // Closed meanwhile; nothing to record.
+                throw new TaskStoppedException($"{run.Brain} {run.Model} refused to answer (its safety filter blocked the prompt or the answer). " +
+                                               "Rephrase the task or switch the model.");
+            }
+            if (finish is { } other && other != ChatFinishReason.Stop && other != ChatFinishReason.ToolCalls && other != ChatFinishReason.Length)
+            {
+                // MALFORMED_FUNCTION_CALL and its kind: the model's own slip, which another try usually avoids.
+                if (++badEndings <= RetriesOfABadEnding)
+                {
+                    _logger.LogWarning("Task {TaskId}: the model's turn ended with {Reason}; asking again", run.TaskId, other.Value);
+                    continue;
+                }
+                throw new TaskStoppedException($"{run.Brain} {run.Model} ended its turn with '{other.Value}' {badEndings} times in a row.");
+            }
+            if (finish == ChatFinishReason.Length && calls.Count == 0)
+            {
+                if (++badEndings <= RetriesOfABadEnding)
+                {
+                    history.AddRange(response.Messages);
+                    history.Add(new ChatMessage(ChatRole.User, "Your answer was cut off at the output limit. Continue, more briefly; if you are done, give a short final report."));
+                    continue;
+                }
+                throw new TaskStoppedException($"{run.Brain} {run.Model} kept hitting its output limit (finish reason 'length'); the answer is incomplete.");
+            }
+
+            history.AddRange(response.Messages);
+            if (calls.Count == 0 || lastTurn)
+            {
+                var answer = response.Text.Trim();
+                if (lastTurn)
+                {
+                    throw new TaskStoppedException($"the step limit of {settings.MaxSteps} model turns was reached. The agent's report: " +
+                                                   (answer.Length > 0 ? answer : "(none)"));
+                }
+                var inbox = await ReadNewPersonMessagesAsync(run, ct);
+                if (inbox.Count > 0)
+                {
+                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, m.Text)));
+                    continue;
+                }
+                if (answer.Length == 0)
+                {
+                    if (++badEndings <= RetriesOfABadEnding)
+                    {
+                        history.Add(new ChatMessage(ChatRole.User, "You gave no answer. Give your final report for the person now."));
+                        continue;
+                    }
+                    throw new TaskStoppedException($"{run.Brain} {run.Model} ended without an answer.");
+                }
+                return answer;
+            }
+            badEndings = 0;
+
+            var results = new ChatMessage(ChatRole.Tool, []);
+            TaskStoppedException? stop = null;
+            foreach (var call in calls)
+            {
+                var outcome = await invoker.InvokeAsync(call, ct);
+                results.Contents.Add(new FunctionResultContent(call.CallId, outcome.Text));
+                var key = call.Name + JsonSerializer.Serialize(call.Arguments);
+                lastFailure = !outcome.Failed ? ("", 0) : lastFailure.Key == key ? (key, lastFailure.Count + 1) : (key, 1);
+                if (lastFailure.Count >= settings.RepeatedFailureLimit)
+                {
+                    stop ??= new TaskStoppedException($"the same {call.Name} call failed {lastFailure.Count} times in a row; the agent was going round in circles. " +
+                                                      $"Last error: {FirstLine(outcome.Text)}");
+                }
+            }
+            history.Add(results);
+            if (stop is not null)
+            {
+                throw stop;
+            }
+            // A person's words written while the tools ran go after the results — never between a call and its result.
+            var said = await ReadNewPersonMessagesAsync(run, ct);
+            if (said.Count > 0)
+            {
+                history.Add(new ChatMessage(ChatRole.User, string.Join("\n\n", said.Select(m => $"[The person wrote while you worked:] {m.Text}"))));
             }
         }
     }
 
-    private async Task<List<ChatMessage>> RebuildHistoryAsync(TaskRun run, TaskRecord task, IList<ModelContextProtocol.Client.McpClientTool> tools, CancellationToken ct)
+    /// <summary>
+    /// One model turn, tried again after a transient failure (429, 5xx, a cut stream, a timeout) after the delay the
+    /// provider asked for, else a growing backoff. A refusal (400 and the like) is not sent again unchanged.
+    /// </summary>
+    private async Task<ChatResponse> TurnAsync(TaskRun run, IChatClient pipeline, List<ChatMessage> history, ChatOptions chatOptions, CancellationToken ct)
     {
-        var history = new List<ChatMessage>
+        for (var attempt = 1; ; attempt++)
         {
-            new(ChatRole.System,
-                "You are OSIRIS, an autonomous agent working on one task. Your workspace is the task's own folder on the OSIRIS MCP " +
-                "server; every path is relative to it. Your tools: " + string.Join(", ", tools.Select(t => t.Name)) + ". " +
-                "Work step by step: inspect, change files, run commands (sandboxed, no network), read errors and fix them until the " +
-                "work is done. Finish with a concise final report for the person, without a tool call."),
-            new(ChatRole.User, $"Task: {task.Title}\n\n{task.Description}"),
-        };
-
-        var stored = await run.ReadAsync(db => db.Messages.AsNoTracking().Where(m => m.TaskId == task.Id).OrderBy(m => m.CreatedAt).ThenBy(m => m.Id).ToListAsync(ct));
-        var answered = new HashSet<string>();
-        foreach (var message in stored)
-        {
-            switch (message.Kind, message.Role)
+            try
             {
-                case ("tool_call", _) when message.Data is not null:
-                    var call = JsonDocument.Parse(message.Data).RootElement;
-                    var arguments = JsonSerializer.Deserialize<Dictionary<string, object?>>(call.GetProperty("arguments").GetRawText());
-                    history.Add(new ChatMessage(ChatRole.Assistant, [new FunctionCallContent(call.GetProperty("callId").GetString()!, call.GetProperty("name").GetString()!, arguments)]));
-                    break;
-                case ("tool_result", _) when message.Data is not null:
-                    var result = JsonDocument.Parse(message.Data).RootElement;
-                    var callId = result.GetProperty("callId").GetString()!;
-                    answered.Add(callId);
-                    history.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(callId, result.GetProperty("result").GetString())]));
-                    break;
-                case (_, "user"):
-                    run.SeenMessages.Add(message.Id);
-                    history.Add(new ChatMessage(ChatRole.User, message.Text));
-                    break;
-                case ("plan", "assistant"):
-                    history.Add(new ChatMessage(ChatRole.Assistant, message.Text) { AdditionalProperties = new() { ["plan"] = true } });
-                    break;
-                case ("text", "assistant"):
-                    history.Add(new ChatMessage(ChatRole.Assistant, message.Text));
-                    break;
+                return await pipeline.GetResponseAsync(history, chatOptions, ct);
+            }
+            catch (Exception ex) when (ModelErrors.IsTransient(ex) && attempt <= options.Value.ModelRetries && !ct.IsCancellationRequested)
+            {
+                var asked = ModelErrors.RetryAfter(ex);
+                var delay = asked ?? TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, attempt - 1)));
+                delay = TimeSpan.FromSeconds(Math.Clamp(delay.TotalSeconds, 0, options.Value.ModelTurnTimeoutSeconds));
+                _logger.LogWarning("Task {TaskId}: model call failed ({Error}); attempt {Attempt} in {Delay} s{Asked}", run.TaskId, ex.Message,
+                    attempt + 1, delay.TotalSeconds, asked is null ? "" : " (as the provider asked)");
+                await Task.Delay(delay, time, ct);
             }
         }
+    }
 
-        // A call whose worker died before it finished has no result; say so rather than repeat it blindly.
-        foreach (var call in history.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Where(c => !answered.Contains(c.CallId)).ToList())
+    private void Compact(TaskRun run, List<ChatMessage> history)
+    {
+        var window = options.Value.ContextWindowFor(run.Model);
+        // Room for the answer and the tool declarations: compact at three quarters of the window.
+        var (before, after) = Conversation.Compact(history, window * 3 / 4);
+        if (after < before)
         {
-            var index = history.FindIndex(m => m.Contents.Contains(call));
-            history.Insert(index + 1, new ChatMessage(ChatRole.Tool, [new FunctionResultContent(call.CallId,
-                "The worker stopped before this call finished; its effect is unknown. Check the workspace before repeating it.")]));
+            _logger.LogInformation("Task {TaskId}: history compacted from {Before} to {After} tokens (window {Window})", run.TaskId, before, after, window);
         }
-        return history;
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0];
+
+    private async Task PauseAsync(TaskRun run, string reason, string text)
+    {
+        _logger.LogWarning("Task {TaskId} paused ({Reason}): {Text}", run.TaskId, reason, text);
+        await CloseAsync(run, t => { t.Status = TaskStatuses.Paused; t.PausedFor = reason; t.Result = text; t.LeaseOwner = null; });
+    }
+
+    private static async Task CloseAsync(TaskRun run, Action<TaskRecord> change)
+    {
+        try
+        {
+            await run.UpdateTaskAsync(change, CancellationToken.None);
+        }
+        catch (OperationCanceledException)
+        {
+            // Closed meanwhile; nothing to record.
+        }
+    }
+
+    private static async Task<List<ChatMessage>> RebuildHistoryAsync(TaskRun run, TaskRecord task, TaskTools mcp, CancellationToken ct)
+    {
+        var system =
+            "You are OSIRIS, an autonomous agent working on one task. Your workspace is the task's own folder on the OSIRIS MCP " +
+            "server; every path is relative to it. Your tools: " + string.Join(", ", mcp.Tools.Select(t => t.Name)) + ". " +
+            "Work step by step: inspect, change files, run commands (sandboxed, no network), read errors and fix them until the " +
+            "work is done. Finish with a concise final report for the person, without a tool call.";
+        var stored = await run.ReadAsync(db => db.Messages.AsNoTracking().Where(m => m.TaskId == task.Id).OrderBy(m => m.CreatedAt).ThenBy(m => m.Id).ToListAsync(ct));
+        return Conversation.Rebuild(system, $"Task: {task.Title}\n\n{task.Description}", stored, run.SeenMessages);
     }
 
     /// <summary>Person messages stored since the model last saw the conversation (each is handed over once).</summary>

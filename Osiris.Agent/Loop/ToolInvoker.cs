@@ -3,151 +3,144 @@ using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using Osiris.Agent.Intake;
+using Osiris.Agent.Tools;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Agent.Loop;
 
+/// <summary>What a tool call gave the model, and whether it failed (the loop stops a call that keeps failing the same way).</summary>
+public sealed record ToolOutcome(string Text, bool Failed);
+
 /// <summary>
-/// The function invoker of a task's <see cref="FunctionInvokingChatClient"/>: every tool call goes to the MCP server,
-/// and around it the loop makes itself visible — tool_call and tool_result messages, artifact_stream for written
-/// files, terminal_log lines while a command runs — waits for approval when the task asks for it, turns failures into
-/// an instruction to correct, and hands over messages a person wrote meanwhile.
+/// Runs the model's tool calls on the MCP server and makes each visible — tool_call and tool_result messages,
+/// artifact_stream for written files, terminal_log lines while a command runs — waits for approval when the task
+/// asks for it, and tells the model plainly what failed: "correct it and try again" only where a change can help.
 /// </summary>
-public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
+public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, ILogger logger)
 {
     private static readonly HashSet<string> NeedApproval = ["run_command", "write_file"];
     private const string CorrectionInstruction =
-        "\n\nThis step failed. Read the error above, find its cause, correct it (fix the file or the command) and try again. Keep going until it works.";
+        "\n\nThis step failed. Read the error above, find its cause, correct it (fix the file or the command) and try again.";
 
-    public async ValueTask<object?> InvokeAsync(FunctionInvocationContext context, CancellationToken ct)
+    public async Task<ToolOutcome> InvokeAsync(FunctionCallContent call, CancellationToken ct)
     {
-        var name = context.Function.Name;
-        var callId = context.CallContent.CallId;
-        var arguments = new Dictionary<string, object?>(context.Arguments);
+        var name = call.Name;
+        var arguments = new Dictionary<string, object?>(call.Arguments ?? new Dictionary<string, object?>());
         var argumentsJson = JsonSerializer.SerializeToElement(arguments, OsirisJson.Options);
 
-        await StoreAsync("assistant", "tool_call", $"{name} {argumentsJson}", new { callId, name, arguments = argumentsJson }, ct);
+        await StoreAsync("assistant", "tool_call", $"{name} {argumentsJson}", new { callId = call.CallId, name, arguments = argumentsJson, step = run.Step }, ct);
 
-        string text;
+        ToolOutcome outcome;
         if (run.RequireApproval && NeedApproval.Contains(name) && !await ApprovedAsync(name, argumentsJson, ct))
         {
-            text = $"The person denied this {name} call. Do not repeat it; choose another way or explain what you need.";
+            outcome = new ToolOutcome($"The person denied this {name} call. Do not repeat it; choose another way or explain what you need.", true);
         }
-        else if (context.Function is McpClientTool tool)
+        else if (mcp.Tools.All(t => t.Name != name))
         {
-            text = await CallAsync(tool, name, callId, arguments, ct);
+            outcome = new ToolOutcome($"There is no tool named '{name}'. The tools are: {string.Join(", ", mcp.Tools.Select(t => t.Name))}.", true);
         }
         else
         {
-            text = $"Unknown tool {name}.";
+            outcome = await CallAsync(name, call.CallId, arguments, ct);
+        }
+        if (name == "write_file" && outcome.Failed && arguments.TryGetValue("path", out var path))
+        {
+            await run.PublishAsync(EventTypes.ArtifactStream,
+                new ArtifactStreamPayload(path?.ToString() ?? "", "", 0, 0, Partial: true, CallId: call.CallId, Discarded: true), ct);
         }
 
-        text += await InboxAsync(ct);
-        await StoreAsync("tool", "tool_result", text.Length <= 8000 ? text : text[..8000] + "\n[truncated]", new { callId, name, result = text }, ct);
-        return text;
+        var text = Cap(outcome.Text, run.Options.MaxToolOutputChars);
+        await StoreAsync("tool", "tool_result", text.Length <= 8000 ? text : text[..8000] + "\n[shortened for display]",
+            new { callId = call.CallId, name, result = text, failed = outcome.Failed }, ct);
+        return outcome with { Text = text };
     }
 
-    private async Task<string> CallAsync(McpClientTool tool, string name, string callId, Dictionary<string, object?> arguments, CancellationToken ct)
+    /// <summary>
+    /// Keeps the head and the tail of a long output (where commands print what matters) and says what was cut and how
+    /// to read it; the model's context and the bill do not grow with a command's noise.
+    /// </summary>
+    public static string Cap(string text, int max)
+    {
+        if (text.Length <= max)
+        {
+            return text;
+        }
+        var head = max * 2 / 3;
+        var tail = max - head;
+        var cut = text.Length - head - tail;
+        return $"{text[..head]}\n\n[… {cut:N0} characters cut from the middle of this output ({text.Length:N0} in all). To see them, " +
+               "write the output to a file (command > out.txt) and read parts with read_file startLine/endLine, or narrow it with head, tail or grep.]\n\n" +
+               text[^tail..];
+    }
+
+    private async Task<ToolOutcome> CallAsync(string name, string callId, Dictionary<string, object?> arguments, CancellationToken ct)
     {
         var command = arguments.TryGetValue("command", out var c) ? c?.ToString() ?? "" : "";
-        var lines = Channel.CreateUnbounded<ProgressNotificationValue>(new UnboundedChannelOptions { SingleReader = true });
-        var shown = new HashSet<int>();
-        var terminal = name == "run_command" ? PumpTerminalAsync(lines.Reader, shown, callId, command, ct) : Task.CompletedTask;
+        var terminal = name == "run_command" ? new TerminalCard(run, callId, command, ct) : null;
         CallToolResult result;
         try
         {
-            result = await tool.CallAsync(arguments, new SyncProgress(lines.Writer), cancellationToken: ct);
+            result = await mcp.CallAsync(name, arguments, terminal ?? (IProgress<ProgressNotificationValue>)NoProgress.Instance, ct);
         }
-        catch (McpException ex)
+        catch (Exception ex) when (ex is McpException or HttpRequestException or IOException)
         {
-            return $"The tool {name} failed: {ex.Message}{CorrectionInstruction}";
+            if (terminal is not null)
+            {
+                await terminal.EndAsync(null, null, $"[the tool call failed: {ex.Message}]");
+            }
+            return new ToolOutcome($"The tool {name} could not be called: {ex.Message}. This is a problem of the tool server, not of your command; " +
+                                   "try again later or continue without it.", true);
         }
-        finally
+        catch when (terminal is not null)
         {
-            lines.Writer.TryComplete();
-            await terminal;
+            // Cancelled (or thrown) while the command ran: the card still gets its end.
+            await terminal.EndAsync(null, null, "[stopped]");
+            throw;
         }
 
         var text = string.Join('\n', result.Content.OfType<TextContentBlock>().Select(b => b.Text));
         var structured = result.StructuredContent;
-        var failed = result.IsError == true;
-        if (name == "run_command")
+        var errorKind = structured is { } e && e.TryGetProperty("errorKind", out var k) ? k.GetString() : null;
+        if (terminal is not null)
         {
-            int? exitCode = structured is { } s && s.TryGetProperty("exitCode", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : null;
+            int? exitCode = structured is { } s && s.TryGetProperty("exitCode", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt32() : null;
             long? duration = structured is { } d && d.TryGetProperty("durationMs", out var ms) && ms.ValueKind == JsonValueKind.Number ? ms.GetInt64() : null;
-            failed |= exitCode is not 0;
-            await PublishMissedLinesAsync(structured, shown, callId, command, ct);
-            await run.PublishAsync(EventTypes.TerminalLog, new TerminalLogPayload(callId, command, "stdout", "", exitCode ?? -1, duration ?? 0), ct);
+            var output = structured is { } o && o.TryGetProperty("output", out var op) && op.ValueKind == JsonValueKind.String ? op.GetString() : null;
+            await terminal.EndAsync(exitCode, duration, output ?? (result.IsError == true ? text : null), fromResult: output is not null);
+            return Judge(text, structured, errorKind, exitCode);
         }
-        else if (name == "write_file" && !failed && structured is { } written)
+        if (result.IsError == true)
+        {
+            return Judge(text, structured, errorKind, null);
+        }
+        if (name == "write_file" && structured is { } written)
         {
             await RecordArtifactAsync(written, ct);
         }
-        return failed ? text + CorrectionInstruction : text;
+        return new ToolOutcome(text, false);
     }
 
-    /// <summary>
-    /// Publishes output lines in the order the command printed them: progress notifications may arrive out of order,
-    /// so they are put back in sequence by their progress number (the server counts lines from 1).
-    /// </summary>
-    private async Task PumpTerminalAsync(ChannelReader<ProgressNotificationValue> lines, HashSet<int> shown, string commandId, string command,
-        CancellationToken ct)
+    /// <summary>Says what kind of failure it was, so the model does not "fix" what no change of its own can fix.</summary>
+    private static ToolOutcome Judge(string text, JsonElement? structured, string? errorKind, int? exitCode)
     {
-        var waiting = new SortedDictionary<double, ProgressNotificationValue>();
-        double next = 1;
-        await foreach (var line in lines.ReadAllAsync(CancellationToken.None))
+        bool Flag(string property) => structured is { } s && s.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.True;
+        return errorKind switch
         {
-            shown.Add((int)line.Progress);
-            waiting[line.Progress] = line;
-            while (waiting.Remove(next, out var ready))
-            {
-                await PublishLineAsync(ready, commandId, command, ct);
-                next++;
-            }
-        }
-        foreach (var late in waiting.Values)
-        {
-            await PublishLineAsync(late, commandId, command, ct);
-        }
-    }
-
-    /// <summary>
-    /// A progress notification can reach the client after the call's result, and is then dropped; the result's
-    /// output holds every line in the same order (line n is progress n), so the terminal shows the ones it missed.
-    /// </summary>
-    private async Task PublishMissedLinesAsync(JsonElement? structured, HashSet<int> shown, string commandId, string command, CancellationToken ct)
-    {
-        if (structured is not { } s || !s.TryGetProperty("output", out var output) || output.ValueKind != JsonValueKind.String)
-        {
-            return;
-        }
-        var all = output.GetString()!.Split('\n');
-        for (var i = 0; i < all.Length; i++)
-        {
-            if (!shown.Contains(i + 1) && (i < all.Length - 1 || all[i].Length > 0))
-            {
-                await PublishLineAsync(new ProgressNotificationValue { Progress = i + 1, Message = all[i] }, commandId, command, ct);
-            }
-        }
-    }
-
-    private async Task PublishLineAsync(ProgressNotificationValue line, string commandId, string command, CancellationToken ct)
-    {
-        var message = line.Message ?? "";
-        var stderr = message.StartsWith("[stderr] ", StringComparison.Ordinal);
-        try
-        {
-            await run.PublishAsync(EventTypes.TerminalLog,
-                new TerminalLogPayload(commandId, command, stderr ? "stderr" : "stdout", stderr ? message[9..] : message), ct);
-        }
-        catch (OperationCanceledException)
-        {
-            // Cancelled with the task: the remaining lines no longer matter.
-        }
+            "sandbox_unavailable" => new(text + "\n\nCommands cannot run on this OSIRIS server (its sandbox is not available). Do not call run_command " +
+                                         "again; finish what you can without running commands and say plainly in your report that nothing was run.", true),
+            "refused" => new(text + "\n\nThis was refused by OSIRIS's safety rules. Do not repeat it or try to get around it; choose another way " +
+                                 "or explain in your report what you could not do.", true),
+            _ when Flag("timedOut") => new(text + "\n\nThe command hit its time limit and was stopped. Running it again unchanged will time out " +
+                                           "again: make it do less, or pass a larger timeoutSeconds (at most 600).", true),
+            _ when Flag("outputTruncated") => new(text + "\n\nThe command printed more than the output cap and was stopped there. Run it so that it " +
+                                                  "prints less (head, tail, grep, or redirect to a file and read parts of it).", true),
+            "invalid" => new(text + CorrectionInstruction, true),
+            _ when exitCode is not (0 or null) => new(text + CorrectionInstruction, true),
+            _ => new(text, false),
+        };
     }
 
     private async Task RecordArtifactAsync(JsonElement written, CancellationToken ct)
@@ -163,7 +156,10 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         });
     }
 
-    /// <summary>Stores the request, sets the task awaiting approval, and waits for a person's decision.</summary>
+    /// <summary>
+    /// Stores the request, sets the task awaiting approval — unless it was closed meanwhile (a cancel is never undone) —
+    /// and waits for a person's decision.
+    /// </summary>
     private async Task<bool> ApprovedAsync(string tool, JsonElement arguments, CancellationToken ct)
     {
         var approval = new ApprovalRecord
@@ -172,8 +168,12 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         };
         await run.WriteAsync(async (db, publisher) =>
         {
-            db.Approvals.Add(approval);
             var task = await db.Tasks.SingleAsync(t => t.Id == run.TaskId, ct);
+            if (!TaskStatuses.IsOpen(task.Status))
+            {
+                throw new OperationCanceledException($"Task {run.TaskId} is {task.Status}.");
+            }
+            db.Approvals.Add(approval);
             task.Status = TaskStatuses.AwaitingApproval;
             task.UpdatedAt = run.Now;
             await publisher.PublishAsync(db, [TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments))], ct);
@@ -191,13 +191,6 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         }
     }
 
-    /// <summary>Messages a person wrote since the model last saw the conversation, appended to this tool result.</summary>
-    private async Task<string> InboxAsync(CancellationToken ct)
-    {
-        var fresh = await TaskRunner.ReadNewPersonMessagesAsync(run, ct);
-        return fresh.Count == 0 ? "" : string.Concat(fresh.Select(m => $"\n\n[The person wrote while you worked: \"{m.Text}\"]"));
-    }
-
     private Task StoreAsync(string role, string kind, string text, object data, CancellationToken ct)
     {
         var message = new MessageRecord
@@ -208,9 +201,12 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, ILogger logger)
         return run.StoreMessageAsync(message, new NewMessagePayload(message.Id, role, kind, text, Delta: null, Final: true, Model: run.Model), ct);
     }
 
-    /// <summary>Reports progress on the caller's thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(ChannelWriter<ProgressNotificationValue> writer) : IProgress<ProgressNotificationValue>
+    private sealed class NoProgress : IProgress<ProgressNotificationValue>
     {
-        public void Report(ProgressNotificationValue value) => writer.TryWrite(value);
+        public static readonly NoProgress Instance = new();
+
+        public void Report(ProgressNotificationValue value)
+        {
+        }
     }
 }

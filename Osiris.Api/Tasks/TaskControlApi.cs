@@ -17,6 +17,7 @@ public static class TaskControlApi
         var group = app.MapGroup("/api/v1/tasks").RequireApiKey().WithTags("Tasks");
         group.MapPut("/{id:guid}/brain", SwitchBrain);
         group.MapPost("/{id:guid}/approvals/{approvalId:guid}", Decide);
+        group.MapPost("/{id:guid}/resume", Resume);
         return group;
     }
 
@@ -41,7 +42,7 @@ public static class TaskControlApi
         task.Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model;
         task.UpdatedAt = time.UtcNow();
         await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
-            new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model), ct);
+            TaskUpdatePayload.From(task), ct);
         return TypedResults.Ok(TaskDto.From(task));
     }
 
@@ -74,7 +75,69 @@ public static class TaskControlApi
         await db.Tasks.Where(t => t.Id == id && t.Status == TaskStatuses.AwaitingApproval)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, TaskStatuses.Running).SetProperty(t => t.UpdatedAt, now), ct);
         await db.Entry(task).ReloadAsync(ct);
-        append.Add(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model));
+        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
+        await append.CommitAsync(ct);
+        return TypedResults.Ok(TaskDto.From(task));
+    }
+
+    /// <summary>
+    /// Continues a paused task: one whose budget ran out (raise it by <c>raiseBudgetUsd</c> and/or <c>raiseTokens</c>),
+    /// or one that waited for a model. The task is queued again; an agent takes it up at once.
+    /// </summary>
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> Resume(Guid id, ResumeRequest request,
+        OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        if (request.RaiseBudgetUsd is < 0 or > 10_000 || request.RaiseTokens is < 0 or > 100_000_000)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["raiseBudgetUsd"] = ["raiseBudgetUsd is 0 to 10,000 US dollars; raiseTokens is 0 to 100,000,000."],
+            });
+        }
+        var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
+        if (task is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+        }
+        if (task.Status != TaskStatuses.Paused)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is not paused",
+                detail: $"Task {id} is {task.Status}; only a paused task can be resumed.");
+        }
+        if (task.PausedFor == PauseReasons.Budget && (request.RaiseBudgetUsd ?? 0) <= 0 && (request.RaiseTokens ?? 0) <= 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["raiseBudgetUsd"] = [$"Task {id} is paused because its budget is used up ({task.Result}). Raise it: raiseBudgetUsd and/or raiseTokens above 0."],
+            });
+        }
+
+        await using var append = await publisher.BeginAsync(db, ct);
+        var now = time.UtcNow();
+        var budgetUsd = (task.BudgetUsd ?? 0) + (request.RaiseBudgetUsd ?? 0);
+        var budgetTokens = (task.BudgetTokens ?? 0) + (request.RaiseTokens ?? 0);
+        var raiseUsd = request.RaiseBudgetUsd is > 0;
+        var raiseTokens = request.RaiseTokens is > 0;
+        // Conditional: a cancel that came first wins.
+        var resumed = await db.Tasks.Where(t => t.Id == id && t.Status == TaskStatuses.Paused)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(t => t.Status, TaskStatuses.Queued)
+                .SetProperty(t => t.PausedFor, (string?)null)
+                .SetProperty(t => t.Result, (string?)null)
+                .SetProperty(t => t.BudgetUsd, t => raiseUsd ? (decimal?)budgetUsd : t.BudgetUsd)
+                .SetProperty(t => t.BudgetTokens, t => raiseTokens ? (long?)budgetTokens : t.BudgetTokens)
+                .SetProperty(t => t.UpdatedAt, now), ct);
+        if (resumed == 0)
+        {
+            await db.Entry(task).ReloadAsync(ct);
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is not paused", detail: $"Task {id} is {task.Status}.");
+        }
+        await db.Entry(task).ReloadAsync(ct);
+        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
+        append.Add(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload("info",
+            raiseUsd || raiseTokens
+                ? $"Task {task.Id} resumed with its budget raised to ${task.BudgetUsd:0.##} and {task.BudgetTokens:N0} tokens."
+                : $"Task {task.Id} resumed."));
         await append.CommitAsync(ct);
         return TypedResults.Ok(TaskDto.From(task));
     }

@@ -144,7 +144,7 @@ public static class TasksApi
             return TaskClosed(task);
         }
         await db.Entry(task).ReloadAsync(ct);
-        append.Add(EventTypes.TaskUpdate, task.Id, new TaskUpdatePayload(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model));
+        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
         await append.CommitAsync(ct);
         return TypedResults.Ok(TaskDto.From(task));
     }

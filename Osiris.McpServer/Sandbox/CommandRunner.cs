@@ -9,6 +9,9 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
 {
     public const string InstallHint = "apt-get install -y bubblewrap";
 
+    /// <summary>Whether commands can run at all: bubblewrap is there, or running without it was explicitly allowed.</summary>
+    public bool CanRun => Bubblewrap is not null || options.Value.AllowUnsandboxed;
+
     public string? Bubblewrap => options.Value.BwrapPath is { Length: > 0 } configured
         ? (File.Exists(configured) ? configured : null)
         : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)

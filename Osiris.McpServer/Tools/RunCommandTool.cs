@@ -34,7 +34,7 @@ public sealed class RunCommandTool
         }
         if (runner.Refusal(command) is { } refusal)
         {
-            return ToolResults.Error(refusal);
+            return ToolResults.Error(refusal, runner.CanRun ? ToolResults.Kinds.Refused : ToolResults.Kinds.SandboxUnavailable);
         }
 
         var lines = 0;

@@ -16,7 +16,21 @@ public sealed record ApprovalDecision(bool Approve);
 public sealed record ApprovalRequest(string Id, string Tool, System.Text.Json.JsonElement Arguments);
 
 /// <summary><c>artifact_stream</c>: a file in the workspace changed.</summary>
-public sealed record ArtifactStreamPayload(string Path, string Diff, int Version, long Size);
+/// <remarks>
+/// While the model is still writing a file (arguments streamed by OpenAI and compatible endpoints) the agent sends
+/// <c>partial: true</c> updates with <c>version</c> 0: <c>delta</c> is the text appended since the previous one and
+/// <c>size</c> the characters so far. The written version follows; <c>discarded: true</c> ends a draft that was
+/// never written (the call was denied or failed, or the model's turn broke off).
+/// </remarks>
+public sealed record ArtifactStreamPayload(
+    string Path,
+    string Diff,
+    int Version,
+    long Size,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] bool Partial = false,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Delta = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? CallId = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] bool Discarded = false);
 
 /// <summary><c>terminal_log</c>: a command printed a line, or ended (then ExitCode and DurationMs are set).</summary>
 public sealed record TerminalLogPayload(

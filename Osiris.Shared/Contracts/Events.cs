@@ -31,7 +31,17 @@ public sealed record TaskUpdatePayload(
     string? Brain,
     string? Model,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ApprovalRequest? Approval = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Result = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Result = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PausedFor = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? BudgetUsd = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long UnpricedTokens = 0)
+{
+    /// <summary>The one way a task's state becomes a <c>task_update</c>: the result travels once the task ends or pauses.</summary>
+    public static TaskUpdatePayload From(Storage.TaskRecord task, ApprovalRequest? approval = null) =>
+        new(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model, approval,
+            task.Status is TaskStatuses.Completed or TaskStatuses.Failed or TaskStatuses.Paused ? task.Result : null,
+            task.Status == TaskStatuses.Paused ? task.PausedFor : null, task.BudgetUsd, task.UnpricedTokens);
+}
 
 public sealed record NewMessagePayload(
     Guid MessageId,
@@ -40,7 +50,8 @@ public sealed record NewMessagePayload(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Text,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Delta,
     bool Final,
-    string? Model);
+    string? Model,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Retracted = false);
 
 public sealed record SystemNotificationPayload(string Level, string Text);
 

@@ -11,10 +11,13 @@ public static class TaskStatuses
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
-    public static readonly string[] All = [Queued, Running, AwaitingApproval, Completed, Failed, Cancelled];
+    /// <summary>Open but not worked on until a person acts: its budget ran out, or no model is configured for it.</summary>
+    public const string Paused = "paused";
 
-    /// <summary>"Open" tasks can still change: queued, running or awaiting approval.</summary>
-    public static readonly string[] Open = [Queued, Running, AwaitingApproval];
+    public static readonly string[] All = [Queued, Running, AwaitingApproval, Paused, Completed, Failed, Cancelled];
+
+    /// <summary>"Open" tasks can still change: queued, running, awaiting approval or paused.</summary>
+    public static readonly string[] Open = [Queued, Running, AwaitingApproval, Paused];
 
     public static bool IsOpen(string status) => Open.Contains(status);
 }
@@ -37,6 +40,16 @@ public static class Brains
     public static readonly string[] All = [OpenAI, Gemini, OpenAICompatible, Offline];
 }
 
+/// <summary>Why a task is <see cref="TaskStatuses.Paused"/>.</summary>
+public static class PauseReasons
+{
+    /// <summary>Its cost budget is used up; <c>POST /api/v1/tasks/{id}/resume</c> with <c>raiseBudgetUsd</c> continues it.</summary>
+    public const string Budget = "budget";
+
+    /// <summary>A task from WhatsApp or e-mail and no real model configured; it continues when an agent with a model starts.</summary>
+    public const string NoModel = "no_model";
+}
+
 /// <summary>A task as the API returns it and as <c>task_created</c> carries it (CONTRACTS.md).</summary>
 public sealed record TaskDto(
     Guid Id,
@@ -52,12 +65,27 @@ public sealed record TaskDto(
     decimal CostUsd,
     string? Result,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    decimal? BudgetUsd = null,
+    long UnpricedTokens = 0,
+    string? PausedFor = null,
+    long? BudgetTokens = null)
 {
     public static TaskDto From(TaskRecord task) => new(
         task.Id, task.Title, task.Description, task.Source, task.ExternalId, task.Status,
         task.Brain, task.Model, task.RequireApproval, task.Tokens, task.CostUsd, task.Result,
-        task.CreatedAt, task.UpdatedAt);
+        task.CreatedAt, task.UpdatedAt, task.BudgetUsd, task.UnpricedTokens, task.PausedFor, task.BudgetTokens);
 }
+
+/// <summary><c>POST /api/v1/tasks/{id}/resume</c>: continue a paused task, raising its cost budget by this much.</summary>
+public sealed record ResumeRequest(decimal? RaiseBudgetUsd, long? RaiseTokens = null);
+
+/// <summary>One bar of <c>GET /api/v1/spend</c>: what model calls cost on a day, for a channel.</summary>
+public sealed record SpendEntry(DateOnly Day, string Source, decimal CostUsd, long Tokens, long UnpricedTokens, int Calls);
+
+/// <summary><c>GET /api/v1/spend</c>: spend per day and channel, and the tasks that cost most.</summary>
+public sealed record SpendReport(IReadOnlyList<SpendEntry> Days, IReadOnlyList<TaskSpend> TopTasks, decimal TotalUsd);
+
+public sealed record TaskSpend(Guid TaskId, string Title, string Source, decimal CostUsd, long Tokens, long UnpricedTokens);
 
 public sealed record TaskPage(IReadOnlyList<TaskDto> Items, int Total, int Page, int PageSize);

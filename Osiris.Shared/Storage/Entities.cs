@@ -31,6 +31,36 @@ public sealed class TaskRecord
     /// <summary>E-mail only: the Message-ID and subject the reply threads onto.</summary>
     public string? ReplyThread { get; set; }
     public string? ReplySubject { get; set; }
+
+    /// <summary>The task's own cost budget in US dollars (null: <c>Agent:MaxCostUsdPerTask</c>); raised by a resume.</summary>
+    public decimal? BudgetUsd { get; set; }
+
+    /// <summary>The task's own token budget (null: <c>Agent:MaxTokensPerTask</c>); raised by a resume.</summary>
+    public long? BudgetTokens { get; set; }
+
+    /// <summary>Tokens spent on models missing from the price table: counted, never priced as 0 USD.</summary>
+    public long UnpricedTokens { get; set; }
+
+    /// <summary>Why the task is paused (<c>PauseReasons</c>); null otherwise.</summary>
+    public string? PausedFor { get; set; }
+}
+
+/// <summary>One model call: what the provider reported it used, and what that cost (null: the model has no price).</summary>
+public sealed class ModelCallRecord
+{
+    public long Id { get; set; }
+    public Guid TaskId { get; set; }
+    public int Step { get; set; }
+    public required string Source { get; set; }
+    public required string Brain { get; set; }
+    public required string Model { get; set; }
+    public long InputTokens { get; set; }
+    public long CachedInputTokens { get; set; }
+    public long OutputTokens { get; set; }
+    public long ReasoningTokens { get; set; }
+    public decimal? CostUsd { get; set; }
+    public string? FinishReason { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>

@@ -16,6 +16,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<DeliveryRecord> Deliveries => Set<DeliveryRecord>();
     public DbSet<ApprovalRecord> Approvals => Set<ApprovalRecord>();
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
+    public DbSet<ModelCallRecord> ModelCalls => Set<ModelCallRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -38,6 +39,20 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.Status });
             task.Property(t => t.LeaseOwner).HasMaxLength(200);
             task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
+            task.Property(t => t.BudgetUsd).HasPrecision(18, 6);
+            task.Property(t => t.PausedFor).HasMaxLength(32);
+        });
+
+        modelBuilder.Entity<ModelCallRecord>(call =>
+        {
+            call.ToTable("model_calls");
+            call.Property(c => c.Source).HasMaxLength(20);
+            call.Property(c => c.Brain).HasMaxLength(32);
+            call.Property(c => c.Model).HasMaxLength(100);
+            call.Property(c => c.FinishReason).HasMaxLength(40);
+            call.Property(c => c.CostUsd).HasPrecision(18, 6);
+            call.HasIndex(c => c.CreatedAt);
+            call.HasIndex(c => c.TaskId);
         });
 
         modelBuilder.Entity<ApprovalRecord>(approval =>
@@ -132,5 +147,6 @@ public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext
         modelBuilder.Entity<EventRecord>().Property(e => e.Id).HasAnnotation("Sqlite:Autoincrement", true);
         modelBuilder.Entity<ArtifactRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
         modelBuilder.Entity<ChannelMessageRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
+        modelBuilder.Entity<ModelCallRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
     }
 }

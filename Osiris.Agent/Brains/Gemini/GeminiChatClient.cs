@@ -94,12 +94,16 @@ public sealed class GeminiChatClient(HttpClient httpClient, GeminiChatClientOpti
         return model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
     }
 
+    /// <summary>Models before 2.5 do not think and reject a thinking configuration.</summary>
+    private static bool Thinks(string model) =>
+        !model.StartsWith("gemini-1", StringComparison.Ordinal) && !model.StartsWith("gemini-2.0", StringComparison.Ordinal);
+
     private HttpRequestMessage CreateRequest(string model, string method, IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         var url = $"{geminiOptions.Endpoint.AbsoluteUri.TrimEnd('/')}/models/{Uri.EscapeDataString(model)}:{method}";
         var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = JsonContent.Create(GeminiRequestBuilder.Build(messages, options), options: GeminiJson.Options),
+            Content = JsonContent.Create(GeminiRequestBuilder.Build(messages, options, geminiOptions.IncludeThoughts && Thinks(model)), options: GeminiJson.Options),
         };
         request.Headers.Add("x-goog-api-key", geminiOptions.ApiKey);
         return request;

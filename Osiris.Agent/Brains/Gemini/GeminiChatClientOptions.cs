@@ -17,6 +17,9 @@ public sealed class GeminiChatClientOptions
     [Required]
     public string Model { get; set; } = "gemini-2.5-pro";
 
+    /// <summary>Asks thinking models (2.5 and later) for their thought summaries, streamed as reasoning content.</summary>
+    public bool IncludeThoughts { get; set; } = true;
+
     // The key is a secret: keep it out of anything that prints the options (debugger, logs of bound configuration).
     public override string ToString() => $"Gemini {Model} at {Endpoint}";
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 
+using Osiris.Agent.Brains;
+
 namespace Osiris.Agent.Brains.Gemini;
 
 /// <summary>Turns Gemini's error replies (<c>{"error": {"code", "message", "status"}}</c>) into HttpRequestExceptions.</summary>
@@ -27,9 +29,9 @@ internal static class GeminiErrors
             $"Gemini model '{model}' answered {(int)response.StatusCode} ({response.ReasonPhrase}){status}: {detail}",
             inner: null,
             response.StatusCode);
-        if (response.Headers.RetryAfter is { } retryAfter)
+        if ((RetryDelay(error) ?? RetryAfter(response)) is { } delay)
         {
-            exception.Data["Retry-After"] = retryAfter.ToString();
+            exception.Data[ModelErrors.RetryAfterKey] = delay;
         }
         throw exception;
     }
@@ -42,7 +44,36 @@ internal static class GeminiErrors
             return;
         }
         HttpStatusCode? status = error.Code is { } code ? (HttpStatusCode)code : null;
-        throw new HttpRequestException($"Gemini model '{model}' failed mid-stream ({error.Code} {error.Status}): {error.Message}", null, status);
+        var exception = new HttpRequestException($"Gemini model '{model}' failed mid-stream ({error.Code} {error.Status}): {error.Message}", null, status);
+        if (RetryDelay(error) is { } delay)
+        {
+            exception.Data[ModelErrors.RetryAfterKey] = delay;
+        }
+        throw exception;
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter is { } header
+            ? header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+            : null;
+
+    /// <summary>
+    /// A 429 from Gemini says when to come back in its details: <c>{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+    /// "retryDelay": "23s"}</c> (a protobuf Duration in JSON: seconds with optional fraction and an "s").
+    /// </summary>
+    public static TimeSpan? RetryDelay(GeminiError? error)
+    {
+        foreach (var detail in error?.Details ?? [])
+        {
+            if (detail.ValueKind == JsonValueKind.Object
+                && detail.TryGetProperty("@type", out var type) && type.GetString()?.EndsWith("google.rpc.RetryInfo", StringComparison.Ordinal) == true
+                && detail.TryGetProperty("retryDelay", out var delay) && delay.GetString() is { } text && text.EndsWith('s')
+                && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                return TimeSpan.FromSeconds(seconds);
+            }
+        }
+        return null;
     }
 
     private static GeminiError? TryParse(string body)

@@ -21,8 +21,16 @@ namespace Osiris.Agent.Brains.Gemini;
 /// </remarks>
 internal static class GeminiParts
 {
-    /// <summary>Ids we make up for calls Gemini sent without one; they never go back on the wire.</summary>
-    private const string GeneratedCallIdPrefix = "gemini-call-";
+    /// <summary>
+    /// Ids we make up for calls Gemini sent without one; they never go back on the wire. 27 characters, so the same
+    /// history stays valid for OpenAI (call ids of at most 40) after a switch.
+    /// </summary>
+    public const string GeneratedCallIdPrefix = "gc-";
+
+    /// <summary>What earlier releases minted (44 characters); still recognised in stored histories.</summary>
+    public const string LegacyGeneratedCallIdPrefix = "gemini-call-";
+
+    public static string NewCallId() => GeneratedCallIdPrefix + Guid.NewGuid().ToString("N")[..24];
 
     /// <summary>Google's documented stand-in for turns whose function calls did not come from Gemini (another brain wrote them).</summary>
     private const string SkipValidatorSignature = "skip_thought_signature_validator";
@@ -32,7 +40,7 @@ internal static class GeminiParts
         var contents = new List<AIContent>();
         if (part.FunctionCall is { } call)
         {
-            var content = new FunctionCallContent(call.Id ?? GeneratedCallIdPrefix + Guid.NewGuid().ToString("N"), call.Name, Arguments(call.Args))
+            var content = new FunctionCallContent(call.Id ?? NewCallId(), call.Name, Arguments(call.Args))
             {
                 RawRepresentation = part,
             };
@@ -130,7 +138,9 @@ internal static class GeminiParts
             ? value switch { string s => s, JsonElement { ValueKind: JsonValueKind.String } e => e.GetString(), _ => null }
             : null;
 
-    private static string? WireId(string callId) => callId.StartsWith(GeneratedCallIdPrefix, StringComparison.Ordinal) ? null : callId;
+    private static string? WireId(string callId) =>
+        callId.StartsWith(GeneratedCallIdPrefix, StringComparison.Ordinal) || callId.StartsWith(LegacyGeneratedCallIdPrefix, StringComparison.Ordinal)
+            ? null : callId;
 
     private static Dictionary<string, object?>? Arguments(JsonElement? args) =>
         args is { ValueKind: JsonValueKind.Object } obj

@@ -6,7 +6,7 @@ namespace Osiris.Agent.Brains.Gemini;
 /// <summary>Translates Microsoft.Extensions.AI chat messages and options into a <c>generateContent</c> request body.</summary>
 internal static class GeminiRequestBuilder
 {
-    public static GeminiRequest Build(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    public static GeminiRequest Build(IEnumerable<ChatMessage> messages, ChatOptions? options, bool includeThoughts = false)
     {
         var system = new List<GeminiPart>();
         if (!string.IsNullOrWhiteSpace(options?.Instructions))
@@ -29,7 +29,17 @@ internal static class GeminiRequestBuilder
             {
                 parts = GeminiParts.WithForeignCallsMarked(parts);
             }
-            if (parts.Count > 0)
+            if (parts.Count == 0)
+            {
+                continue;
+            }
+            // Gemini wants turns, not messages: a model's text and its calls, or tool results and a person's words that
+            // followed them, are one turn each. So adjacent contents of one role become one.
+            if (contents.Count > 0 && contents[^1].Role == role)
+            {
+                contents[^1] = contents[^1] with { Parts = [.. contents[^1].Parts!, .. parts] };
+            }
+            else
             {
                 contents.Add(new GeminiContent(role, parts));
             }
@@ -44,7 +54,7 @@ internal static class GeminiRequestBuilder
             system.Count > 0 ? new GeminiContent(null, system) : null,
             declarations.Count > 0 ? [new GeminiTool(declarations)] : null,
             declarations.Count > 0 ? ToolConfig(options?.ToolMode) : null,
-            GenerationConfig(options));
+            GenerationConfig(options, includeThoughts));
     }
 
     private static GeminiToolConfig? ToolConfig(ChatToolMode? mode) => mode switch
@@ -56,11 +66,12 @@ internal static class GeminiRequestBuilder
         _ => null,
     };
 
-    private static GeminiGenerationConfig? GenerationConfig(ChatOptions? options)
+    private static GeminiGenerationConfig? GenerationConfig(ChatOptions? options, bool includeThoughts)
     {
+        var thinking = includeThoughts ? new GeminiThinkingConfig(IncludeThoughts: true) : null;
         if (options is null)
         {
-            return null;
+            return thinking is null ? null : new GeminiGenerationConfig(ThinkingConfig: thinking);
         }
         var config = new GeminiGenerationConfig(
             options.Temperature,
@@ -71,7 +82,8 @@ internal static class GeminiRequestBuilder
             options.Seed,
             options.PresencePenalty,
             options.FrequencyPenalty,
-            options.ResponseFormat is ChatResponseFormatJson ? "application/json" : null);
+            options.ResponseFormat is ChatResponseFormatJson ? "application/json" : null,
+            thinking);
         return config == new GeminiGenerationConfig() ? null : config;
     }
 

@@ -14,6 +14,9 @@ namespace Osiris.Agent.Brains.Gemini;
 /// <c>exclusiveMinimum</c>/<c>exclusiveMaximum</c>, <c>uniqueItems</c> and <c>readOnly</c>. A type list such as
 /// <c>["string","null"]</c> (what nullable .NET parameters produce) becomes <c>"type":"string","nullable":true</c>.
 /// A function without parameters gets no <c>parameters</c> at all, since Gemini rejects an OBJECT with no properties.
+/// <c>$ref</c>s to <c>$defs</c>/<c>definitions</c> are inlined (to a depth of <see cref="MaxRefDepth"/>; a deeper or
+/// recursive reference becomes an untyped object). Gemini accepts <c>enum</c> only on strings: an enum of numbers is
+/// moved into the description, and a <c>const</c> string becomes a one-value enum.
 /// </remarks>
 internal static class GeminiSchema
 {
@@ -24,6 +27,8 @@ internal static class GeminiSchema
         "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf",
     ];
 
+    private const int MaxRefDepth = 8;
+
     public static JsonElement? ForParameters(JsonElement jsonSchema)
     {
         if (jsonSchema.ValueKind != JsonValueKind.Object
@@ -33,12 +38,28 @@ internal static class GeminiSchema
         {
             return null;
         }
-        var cleaned = Clean(JsonNode.Parse(jsonSchema.GetRawText())!.AsObject());
+        var root = JsonNode.Parse(jsonSchema.GetRawText())!.AsObject();
+        var cleaned = Clean(root, root, 0);
         return JsonSerializer.SerializeToElement(cleaned, GeminiJson.Options);
     }
 
-    private static JsonObject Clean(JsonObject schema)
+    private static JsonObject Clean(JsonObject schema, JsonObject root, int depth)
     {
+        if (schema["$ref"] is JsonValue reference && reference.TryGetValue<string>(out var pointer))
+        {
+            var target = Resolve(root, pointer);
+            if (target is null || depth >= MaxRefDepth)
+            {
+                return new JsonObject { ["type"] = "object", ["description"] = schema["description"]?.DeepClone() ?? $"See {pointer}." };
+            }
+            var inlined = Clean(target, root, depth + 1);
+            if (schema["description"] is { } own)
+            {
+                inlined["description"] = own.DeepClone();
+            }
+            return inlined;
+        }
+
         var result = new JsonObject();
         foreach (var (name, value) in schema)
         {
@@ -67,21 +88,54 @@ internal static class GeminiSchema
                     var cleaned = new JsonObject();
                     foreach (var (property, propertySchema) in properties)
                     {
-                        cleaned[property] = propertySchema is JsonObject o ? Clean(o) : new JsonObject();
+                        cleaned[property] = propertySchema is JsonObject o ? Clean(o, root, depth) : new JsonObject();
                     }
                     result[name] = cleaned;
                     break;
                 case "items" when value is JsonObject items:
-                    result[name] = Clean(items);
+                    result[name] = Clean(items, root, depth);
                     break;
                 case "anyOf" when value is JsonArray alternatives:
-                    result[name] = new JsonArray([.. alternatives.OfType<JsonObject>().Select(a => (JsonNode)Clean(a))]);
+                    result[name] = new JsonArray([.. alternatives.OfType<JsonObject>().Select(a => (JsonNode)Clean(a, root, depth))]);
                     break;
                 default:
                     result[name] = value.DeepClone();
                     break;
             }
         }
+        if (schema["const"] is JsonValue constant && constant.TryGetValue<string>(out var only) && !result.ContainsKey("enum"))
+        {
+            result["enum"] = new JsonArray(only);
+            result["type"] ??= "string";
+        }
+        if (result["enum"] is JsonArray values && (result["type"] is not JsonValue type || type.GetValue<string>() != "string"))
+        {
+            if (values.All(v => v is JsonValue j && j.TryGetValue<string>(out _)) && result["type"] is null)
+            {
+                result["type"] = "string";
+            }
+            else
+            {
+                // Gemini: "enum" is only for strings. The allowed values still reach the model through the description.
+                result.Remove("enum");
+                var list = string.Join(", ", values.Select(v => v?.ToJsonString()));
+                result["description"] = $"{result["description"]?.GetValue<string>()} One of: {list}.".TrimStart();
+            }
+        }
         return result;
+    }
+
+    private static JsonObject? Resolve(JsonObject root, string pointer)
+    {
+        if (!pointer.StartsWith("#/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        JsonNode? node = root;
+        foreach (var segment in pointer[2..].Split('/'))
+        {
+            node = node is JsonObject o ? o[segment.Replace("~1", "/").Replace("~0", "~")] : null;
+        }
+        return node as JsonObject;
     }
 }

@@ -46,7 +46,11 @@ internal sealed record GeminiGenerationConfig(
     long? Seed = null,
     float? PresencePenalty = null,
     float? FrequencyPenalty = null,
-    string? ResponseMimeType = null);
+    string? ResponseMimeType = null,
+    GeminiThinkingConfig? ThinkingConfig = null);
+
+/// <summary><c>includeThoughts</c>: the model's thought summaries come back as parts marked <c>thought: true</c>.</summary>
+internal sealed record GeminiThinkingConfig(bool? IncludeThoughts = null, int? ThinkingBudget = null);
 
 internal sealed record GeminiResponse(
     IReadOnlyList<GeminiCandidate>? Candidates,
@@ -56,9 +60,9 @@ internal sealed record GeminiResponse(
     GeminiPromptFeedback? PromptFeedback = null,
     GeminiError? Error = null);
 
-internal sealed record GeminiPromptFeedback(string? BlockReason);
+internal sealed record GeminiPromptFeedback(string? BlockReason, string? BlockReasonMessage = null);
 
-internal sealed record GeminiCandidate(GeminiContent? Content, string? FinishReason);
+internal sealed record GeminiCandidate(GeminiContent? Content, string? FinishReason, string? FinishMessage = null);
 
 internal sealed record GeminiUsageMetadata(
     int? PromptTokenCount,
@@ -69,7 +73,7 @@ internal sealed record GeminiUsageMetadata(
 
 internal sealed record GeminiErrorEnvelope(GeminiError? Error);
 
-internal sealed record GeminiError(int? Code, string? Message, string? Status);
+internal sealed record GeminiError(int? Code, string? Message, string? Status, IReadOnlyList<JsonElement>? Details = null);
 
 internal static class GeminiJson
 {

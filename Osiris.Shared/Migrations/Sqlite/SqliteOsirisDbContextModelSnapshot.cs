@@ -250,6 +250,66 @@ namespace Osiris.Shared.Migrations.Sqlite
                     b.ToTable("messages", (string)null);
                 });
 
+            modelBuilder.Entity("Osiris.Shared.Storage.ModelCallRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", true);
+
+                    b.Property<string>("Brain")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CachedInputTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<decimal?>("CostUsd")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FinishReason")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Step")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("TaskId");
+
+                    b.ToTable("model_calls", (string)null);
+                });
+
             modelBuilder.Entity("Osiris.Shared.Storage.SettingRecord", b =>
                 {
                     b.Property<string>("Key")
@@ -273,6 +333,13 @@ namespace Osiris.Shared.Migrations.Sqlite
 
                     b.Property<string>("Brain")
                         .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("BudgetTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<decimal?>("BudgetUsd")
+                        .HasPrecision(18, 6)
                         .HasColumnType("TEXT");
 
                     b.Property<decimal>("CostUsd")
@@ -299,6 +366,10 @@ namespace Osiris.Shared.Migrations.Sqlite
 
                     b.Property<string>("Model")
                         .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PausedFor")
+                        .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ReplyAddress")
@@ -342,6 +413,9 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Tokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UnpricedTokens")
                         .HasColumnType("INTEGER");
 
                     b.Property<long>("UpdatedAt")
