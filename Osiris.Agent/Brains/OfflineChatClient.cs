@@ -39,6 +39,21 @@ public sealed class OfflineChatClient : IChatClient
             yield break;
         }
 
+        // The script narrates what happened, not what it planned: a tool that failed other than by the planted bug ends it.
+        var outcomes = history.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Select(r => r.Result?.ToString() ?? "").ToList();
+        var broken = outcomes.Select((text, i) => (text, step: i + 1)).FirstOrDefault(o => Unexpected(o.step, o.text));
+        if (broken.text is not null)
+        {
+            var report = $"{Label} I stopped at step {broken.step}: it did not work as the script expects.\n{FirstLines(broken.text, 4)}";
+            foreach (var piece in Pieces(report))
+            {
+                await Task.Delay(15, cancellationToken);
+                yield return Text(piece);
+            }
+            yield return Usage(input, report.Length / 4, Failed);
+            yield break;
+        }
+
         (string Name, Dictionary<string, object?> Arguments)? call = results switch
         {
             0 => ("list_dir", new() { ["path"] = "." }),
@@ -72,15 +87,27 @@ public sealed class OfflineChatClient : IChatClient
         yield return Usage(input, summary.Length / 4);
     }
 
+    /// <summary>Ends a turn whose report says the work failed: the loop fails the task with it, never "completed".</summary>
+    public static readonly ChatFinishReason Failed = new("error");
+
+    /// <summary>Step 3 runs the script with its planted bug and must fail on <c>show_date</c>; every other step must succeed.</summary>
+    private static bool Unexpected(int step, string result)
+    {
+        var failed = result.Contains("This step failed", StringComparison.Ordinal) || result.Contains("denied", StringComparison.Ordinal)
+            || result.Contains("cannot run", StringComparison.Ordinal) || result.Contains("refused", StringComparison.OrdinalIgnoreCase)
+            || result.Contains("could not be called", StringComparison.Ordinal);
+        return step == 3 ? !result.Contains("show_date", StringComparison.Ordinal) : failed;
+    }
+
     private static bool HasTool(ChatOptions options, string name) => options.Tools!.OfType<AIFunction>().Any(t => t.Name == name);
 
     private static ChatResponseUpdate Text(string text) => new(ChatRole.Assistant, text) { ModelId = Shared.Contracts.BrainSettings.OfflineModel };
 
-    private static ChatResponseUpdate Usage(long input, long output) => new(ChatRole.Assistant,
+    private static ChatResponseUpdate Usage(long input, long output, ChatFinishReason? finish = null) => new(ChatRole.Assistant,
         [new UsageContent(new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output })])
     {
         ModelId = Shared.Contracts.BrainSettings.OfflineModel,
-        FinishReason = ChatFinishReason.Stop,
+        FinishReason = finish ?? ChatFinishReason.Stop,
     };
 
     /// <summary>Words in small groups, so the text streams like a model's.</summary>

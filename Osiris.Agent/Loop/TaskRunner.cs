@@ -142,6 +142,10 @@ public sealed class TaskRunner(
                 throw new TaskStoppedException($"{run.Brain} {run.Model} refused to answer (its safety filter blocked the prompt or the answer). " +
                                                "Rephrase the task or switch the model.");
             }
+            if (finish == OfflineChatClient.Failed)
+            {
+                throw new TaskStoppedException(response.Text.Trim());
+            }
             if (finish is { } other && other != ChatFinishReason.Stop && other != ChatFinishReason.ToolCalls && other != ChatFinishReason.Length)
             {
                 // MALFORMED_FUNCTION_CALL and its kind: the model's own slip, which another try usually avoids.

@@ -11,9 +11,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Osiris.Tests.Agent;
 
-/// <summary>One scripted model turn: text, tool calls, usage; or an HTTP error status.</summary>
+/// <summary>
+/// One scripted model turn: text, tool calls, usage; or an HTTP error status. <paramref name="FailTimes"/> makes the
+/// first attempts at this turn fail (with <paramref name="FailStatus"/> and <paramref name="RetryAfterSeconds"/>, or
+/// by cutting the stream half-way when <paramref name="CutStream"/>) before it succeeds.
+/// </summary>
 public sealed record Turn(string? Text = null, (string Name, object Arguments)[]? Calls = null, int Status = 200, int PromptTokens = 120,
-    int CompletionTokens = 40, int DelayMs = 0, string[]? TextPieces = null, int PieceGapMs = 0);
+    int CompletionTokens = 40, int DelayMs = 0, string[]? TextPieces = null, int PieceGapMs = 0, string? Finish = null,
+    int FailTimes = 0, int FailStatus = 429, double? RetryAfterSeconds = null, bool CutStream = false, int CachedTokens = 0,
+    int ReasoningTokens = 0, int ArgumentChunk = 12, int ArgumentGapMs = 0);
 
 /// <summary>
 /// A local server speaking OpenAI's Chat Completions wire format, streaming included (content deltas, tool_calls
@@ -24,10 +30,20 @@ public sealed class FakeOpenAI : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Func<int, Turn>> _scripts = new();
+    private readonly ConcurrentDictionary<(string, int), int> _attempts = new();
 
     private FakeOpenAI(WebApplication app) => _app = app;
 
     public ConcurrentQueue<(string Marker, JsonElement Body, string? Authorization)> Requests { get; } = new();
+
+    /// <summary>Requests refused with a 400 because they broke a rule the real API enforces (<see cref="OpenAIRules"/>).</summary>
+    public ConcurrentQueue<(string Marker, string Error)> Refused { get; } = new();
+
+    /// <summary>When each request arrived (Stopwatch timestamps), by marker, to check retry delays.</summary>
+    public ConcurrentQueue<(string Marker, long At)> Arrivals { get; } = new();
+
+    /// <summary>When each tool-call argument fragment left this server, by marker.</summary>
+    public ConcurrentQueue<(string Marker, long At)> ArgumentSentAt { get; } = new();
 
     /// <summary>When each scripted text piece left this server (Stopwatch timestamps), by piece.</summary>
     public ConcurrentDictionary<string, long> PieceSentAt { get; } = new();
@@ -59,11 +75,31 @@ public sealed class FakeOpenAI : IAsyncDisposable
         var userText = string.Join('\n', messages.Where(m => m.GetProperty("role").GetString() == "user").Select(Content));
         var marker = _scripts.Keys.FirstOrDefault(userText.Contains) ?? "";
         Requests.Enqueue((marker, body, http.Request.Headers.Authorization.ToString()));
+        Arrivals.Enqueue((marker, System.Diagnostics.Stopwatch.GetTimestamp()));
+        if (OpenAIRules.Check(body) is { } violation)
+        {
+            Refused.Enqueue((marker, violation.Message));
+            http.Response.StatusCode = 400;
+            await http.Response.WriteAsJsonAsync(OpenAIRules.ErrorBody(violation));
+            return;
+        }
 
         var hasTools = body.TryGetProperty("tools", out var tools) && tools.GetArrayLength() > 0;
         var toolResults = messages.Count(m => m.GetProperty("role").GetString() == "tool");
         var turn = !hasTools ? new Turn("1. Inspect.\n2. Do the work.\n3. Report.")
             : _scripts.TryGetValue(marker, out var script) ? script(toolResults) : new Turn("Nothing scripted for this task.");
+        var attempt = _attempts.AddOrUpdate((marker, toolResults), 1, (_, n) => n + 1);
+        var failing = attempt <= turn.FailTimes;
+        if (failing && !turn.CutStream)
+        {
+            http.Response.StatusCode = turn.FailStatus;
+            if (turn.RetryAfterSeconds is { } after)
+            {
+                http.Response.Headers["retry-after"] = after.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            await http.Response.WriteAsJsonAsync(new { error = new { message = "Rate limit reached for gpt-4o in organization org-test on tokens per min (TPM): Limit 30000. Please try again in 1s.", type = "tokens", param = (string?)null, code = "rate_limit_exceeded" } });
+            return;
+        }
         if (turn.DelayMs > 0)
         {
             await Task.Delay(turn.DelayMs, http.RequestAborted);
@@ -95,7 +131,7 @@ public sealed class FakeOpenAI : IAsyncDisposable
             var arguments = JsonSerializer.Serialize(calls[i].Arguments);
             var callId = $"call_{toolResults}_{i}";
             frames.Add(Chunk(new { tool_calls = new[] { new { index = i, id = callId, type = "function", function = new { name = calls[i].Name, arguments = "" } } } }));
-            foreach (var fragment in Pieces(arguments, 12))
+            foreach (var fragment in Pieces(arguments, turn.ArgumentChunk))
             {
                 frames.Add(Chunk(new { tool_calls = new[] { new { index = i, function = new { arguments = fragment } } } }));
             }
@@ -116,17 +152,35 @@ public sealed class FakeOpenAI : IAsyncDisposable
                 PieceSentAt[piece.Trim()] = System.Diagnostics.Stopwatch.GetTimestamp();
             }
         }
-        frames.Add(Chunk(new { }, calls.Length > 0 ? "tool_calls" : "stop"));
+        frames.Add(Chunk(new { }, turn.Finish ?? (calls.Length > 0 ? "tool_calls" : "stop")));
         frames.Add(JsonSerializer.Serialize(new
         {
             id, @object = "chat.completion.chunk", created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model, choices = Array.Empty<object>(),
-            usage = new { prompt_tokens = turn.PromptTokens, completion_tokens = turn.CompletionTokens, total_tokens = turn.PromptTokens + turn.CompletionTokens },
+            usage = new
+            {
+                prompt_tokens = turn.PromptTokens, completion_tokens = turn.CompletionTokens, total_tokens = turn.PromptTokens + turn.CompletionTokens,
+                prompt_tokens_details = new { cached_tokens = turn.CachedTokens },
+                completion_tokens_details = new { reasoning_tokens = turn.ReasoningTokens },
+            },
         }));
         frames.Add("[DONE]");
+        var sent = 0;
         foreach (var frame in frames)
         {
+            if (failing && turn.CutStream && sent >= frames.Count / 2)
+            {
+                // The connection drops half-way, as a proxy or the provider's edge sometimes does.
+                http.Abort();
+                return;
+            }
             await http.Response.WriteAsync($"data: {frame}\n\n", Encoding.UTF8);
             await http.Response.Body.FlushAsync();
+            sent++;
+            if (turn.ArgumentGapMs > 0 && frame.Contains("\"arguments\"", StringComparison.Ordinal) && !frame.Contains("\"id\":\"call_", StringComparison.Ordinal))
+            {
+                ArgumentSentAt.Enqueue((marker, System.Diagnostics.Stopwatch.GetTimestamp()));
+                await Task.Delay(turn.ArgumentGapMs);
+            }
         }
     }
 

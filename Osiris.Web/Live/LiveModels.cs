@@ -17,10 +17,10 @@ public sealed record ChatMessage(Guid Id, string Role, string Kind, string Text,
 
 public sealed record ArtifactVersion(int Version, string Diff, long Size, DateTimeOffset At);
 
-/// <summary>A workspace file and every version the agent wrote, oldest first.</summary>
-public sealed record Artifact(string Path, ImmutableList<ArtifactVersion> Versions)
+/// <summary>A workspace file and every version the agent wrote, oldest first; <paramref name="Draft"/> while the model is still writing it.</summary>
+public sealed record Artifact(string Path, ImmutableList<ArtifactVersion> Versions, string? Draft = null)
 {
-    public ArtifactVersion Latest => Versions[^1];
+    public ArtifactVersion? Latest => Versions.Count > 0 ? Versions[^1] : null;
 }
 
 public sealed record TerminalChunk(string Stream, string Text);

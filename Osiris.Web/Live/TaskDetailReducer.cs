@@ -38,6 +38,11 @@ public static class TaskDetailReducer
     private static TaskDetail AddMessage(TaskDetail detail, NewMessagePayload m, DateTimeOffset at)
     {
         var index = detail.Messages.FindIndex(x => x.Id == m.MessageId);
+        if (m.Retracted)
+        {
+            // A model turn that broke off: what it showed is withdrawn; the retried answer comes as a new message.
+            return index < 0 ? detail : detail with { Messages = detail.Messages.RemoveAt(index) };
+        }
         if (index < 0)
         {
             var message = new ChatMessage(m.MessageId, m.Role, m.Kind, m.Text ?? m.Delta ?? "", m.Final, m.Model, at);
@@ -52,16 +57,25 @@ public static class TaskDetailReducer
 
     private static TaskDetail AddArtifact(TaskDetail detail, ArtifactStreamPayload a, DateTimeOffset at)
     {
-        var version = new ArtifactVersion(a.Version, a.Diff, a.Size, at);
         var index = detail.Artifacts.FindIndex(x => x.Path == a.Path);
-        if (index < 0)
+        var artifact = index < 0 ? new Artifact(a.Path, []) : detail.Artifacts[index];
+        if (a.Partial)
         {
-            return detail with { Artifacts = detail.Artifacts.Add(new Artifact(a.Path, [version])) };
+            // The model is still writing this file: the draft grows until the written version replaces it.
+            artifact = artifact with { Draft = a.Discarded ? null : (artifact.Draft ?? "") + a.Delta };
+            if (artifact.Versions.Count == 0 && artifact.Draft is null)
+            {
+                return index < 0 ? detail : detail with { Artifacts = detail.Artifacts.RemoveAt(index) };
+            }
         }
-        var artifact = detail.Artifacts[index];
-        var versions = artifact.Versions.RemoveAll(v => v.Version == a.Version).Add(version).Sort((x, y) => x.Version.CompareTo(y.Version));
+        else
+        {
+            var version = new ArtifactVersion(a.Version, a.Diff, a.Size, at);
+            var versions = artifact.Versions.RemoveAll(v => v.Version == a.Version).Add(version).Sort((x, y) => x.Version.CompareTo(y.Version));
+            artifact = artifact with { Versions = versions, Draft = null };
+        }
         // The file changed last moves to the top of the panel.
-        return detail with { Artifacts = detail.Artifacts.RemoveAt(index).Add(artifact with { Versions = versions }) };
+        return detail with { Artifacts = (index < 0 ? detail.Artifacts : detail.Artifacts.RemoveAt(index)).Add(artifact) };
     }
 
     private static TaskDetail AddTerminal(TaskDetail detail, TerminalLogPayload t, DateTimeOffset at)

@@ -83,7 +83,7 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
                 { "name": "ping", "description": "Answers pong." }
               ] }],
               "toolConfig": { "functionCallingConfig": { "mode": "ANY" } },
-              "generationConfig": { "temperature": 0.2, "topP": 0.9, "topK": 40, "maxOutputTokens": 256, "stopSequences": ["END"] }
+              "generationConfig": { "temperature": 0.2, "topP": 0.9, "topK": 40, "maxOutputTokens": 256, "stopSequences": ["END"], "thinkingConfig": { "includeThoughts": true } }
             }
             """, request.Body);
     }
@@ -327,5 +327,59 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         using var expectedDocument = JsonDocument.Parse(expected);
         Assert.True(JsonElement.DeepEquals(expectedDocument.RootElement, actual),
             $"Expected:\n{JsonSerializer.Serialize(expectedDocument.RootElement)}\nActual:\n{JsonSerializer.Serialize(actual)}");
+    }
+
+    [Fact]
+    public async Task RefsAreInlinedAndNumberEnumsMovedToTheDescriptionSoGeminiAcceptsTheSchema()
+    {
+        var tool = AIFunctionFactory.CreateDeclaration("plan_trip", "Plans a trip.", JsonDocument.Parse("""
+            {"type":"object","$defs":{"place":{"type":"object","properties":{"city":{"type":"string"},"kind":{"const":"city"}}}},
+             "properties":{"from":{"$ref":"#/$defs/place"},"to":{"$ref":"#/$defs/place","description":"Where to."},
+                           "stars":{"type":"integer","enum":[1,2,3]},"mode":{"enum":["train","bus"]}},"required":["from"]}
+            """).RootElement);
+        _gemini.ReplyJson(GeminiReplies.Text("ok", "STOP"));
+
+        await Client().GetResponseAsync("Plan it.", new ChatOptions { Tools = [tool] }, TestContext.Current.CancellationToken);
+
+        Assert.Empty(_gemini.Refused);
+        var parameters = _gemini.Requests.Single().Body.GetProperty("tools")[0].GetProperty("functionDeclarations")[0].GetProperty("parameters");
+        Assert.Equal("string", parameters.GetProperty("properties").GetProperty("from").GetProperty("properties").GetProperty("city").GetProperty("type").GetString());
+        Assert.Equal("Where to.", parameters.GetProperty("properties").GetProperty("to").GetProperty("description").GetString());
+        Assert.False(parameters.GetProperty("properties").GetProperty("stars").TryGetProperty("enum", out _));
+        Assert.Contains("One of: 1, 2, 3", parameters.GetProperty("properties").GetProperty("stars").GetProperty("description").GetString());
+        Assert.Equal("string", parameters.GetProperty("properties").GetProperty("mode").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task ATextTurnFollowedByACallTurnIsSentAsOneModelTurnAndGeminiMintedIdsFitOpenAI()
+    {
+        _gemini.ReplyJson(GeminiReplies.Chunk("""[{ "functionCall": { "name": "get_weather", "args": { "city": "Oslo" } } }]""", "STOP"));
+        var first = await Client().GetResponseAsync([new(ChatRole.User, "Weather?"), new(ChatRole.Assistant, "Plan: ask the tool."), new(ChatRole.User, "Go on.")],
+            new ChatOptions { Tools = [Weather] }, TestContext.Current.CancellationToken);
+        var call = first.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Single();
+        Assert.True(call.CallId.Length <= 40, $"{call.CallId} is {call.CallId.Length} characters");
+
+        _gemini.ReplyJson(GeminiReplies.Text("Sunny.", "STOP"));
+        await Client().GetResponseAsync(
+            [new(ChatRole.User, "Weather?"), new(ChatRole.Assistant, "Plan: ask the tool."), new(ChatRole.User, "Go on."), new(ChatRole.Assistant, "Asking."), .. first.Messages,
+             new(ChatRole.Tool, [new FunctionResultContent(call.CallId, "Sunny")]), new(ChatRole.User, "Thanks, and tomorrow?")],
+            new ChatOptions { Tools = [Weather] }, TestContext.Current.CancellationToken);
+
+        Assert.Empty(_gemini.Refused);
+        var contents = _gemini.Requests.Last().Body.GetProperty("contents").EnumerateArray().ToList();
+        Assert.Equal(["user", "model", "user", "model", "user"], contents.Select(c => c.GetProperty("role").GetString()));
+        Assert.Equal(2, contents[3].GetProperty("parts").GetArrayLength()); // "Asking." and the call, one turn
+        Assert.Equal(2, contents[4].GetProperty("parts").GetArrayLength()); // the function response and the person's words
+    }
+
+    [Fact]
+    public async Task A429sRetryInfoBecomesTheRetryDelay()
+    {
+        _gemini.ReplyRateLimited(7.5);
+
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => Client().GetResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.True(Osiris.Agent.Brains.ModelErrors.IsTransient(error));
+        Assert.Equal(TimeSpan.FromSeconds(7.5), Osiris.Agent.Brains.ModelErrors.RetryAfter(error));
     }
 }
