@@ -30,6 +30,21 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
         long input = 0, cached = 0, output = 0, reasoning = 0;
         string? finish = null;
 
+        async Task WithdrawAsync()
+        {
+            await text.RetractAsync();
+            if (thought is not null)
+            {
+                await thought.RetractAsync();
+            }
+            await drafts.DiscardAllAsync();
+            if (input + output > 0)
+            {
+                // Tokens of a broken stream are billed too.
+                await run.AddUsageAsync(new ModelUsage(input, cached, output, reasoning, "error"), CancellationToken.None);
+            }
+        }
+
         await using var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
@@ -42,17 +57,7 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
             }
             catch
             {
-                await text.RetractAsync();
-                if (thought is not null)
-                {
-                    await thought.RetractAsync();
-                }
-                await drafts.DiscardAllAsync();
-                if (input + output > 0)
-                {
-                    // Tokens of a broken stream are billed too.
-                    await run.AddUsageAsync(new ModelUsage(input, cached, output, reasoning, "error"), CancellationToken.None);
-                }
+                await WithdrawAsync();
                 throw;
             }
             var update = updates.Current;
@@ -79,6 +84,13 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
             yield return update;
         }
 
+        if (finish is null)
+        {
+            // The connection ended without the provider's finish reason (no finish_reason, no [DONE] seen by the SDK, no
+            // finishReason chunk): the answer is cut, however complete it looks. Retried like a dropped connection.
+            await WithdrawAsync();
+            throw new IOException($"The {run.Brain} stream ended before the model finished its turn.");
+        }
         if (thought is not null)
         {
             await thought.CompleteAsync();

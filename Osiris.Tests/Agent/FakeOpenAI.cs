@@ -88,8 +88,8 @@ public sealed class FakeOpenAI : IAsyncDisposable
         var toolResults = messages.Count(m => m.GetProperty("role").GetString() == "tool");
         var turn = !hasTools ? new Turn("1. Inspect.\n2. Do the work.\n3. Report.")
             : _scripts.TryGetValue(marker, out var script) ? script(toolResults) : new Turn("Nothing scripted for this task.");
-        var attempt = _attempts.AddOrUpdate((marker, toolResults), 1, (_, n) => n + 1);
-        var failing = attempt <= turn.FailTimes;
+        var attempt = hasTools ? _attempts.AddOrUpdate((marker, toolResults), 1, (_, n) => n + 1) : 0;
+        var failing = hasTools && attempt <= turn.FailTimes;
         if (failing && !turn.CutStream)
         {
             http.Response.StatusCode = turn.FailStatus;
@@ -169,7 +169,9 @@ public sealed class FakeOpenAI : IAsyncDisposable
         {
             if (failing && turn.CutStream && sent >= frames.Count / 2)
             {
-                // The connection drops half-way, as a proxy or the provider's edge sometimes does.
+                // The connection drops half-way, as a proxy or the provider's edge sometimes does — after the client has
+                // read what was sent (a reset discards data still unread in the client's socket buffer).
+                await Task.Delay(300);
                 http.Abort();
                 return;
             }

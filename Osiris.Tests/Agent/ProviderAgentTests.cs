@@ -48,7 +48,8 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
         Assert.Equal("completed", events[^1].Status());
         Assert.Contains("All tests pass", events[^1].Payload.GetProperty("result").GetString());
         Assert.Contains(events, e => e.Kind() == "plan");
-        Assert.Equal(["calc.sh:1", "test_calc.sh:1", "calc.sh:2"], events.Where(e => e.Type == "artifact_stream")
+        Assert.DoesNotContain(fixture.OpenAI.Refused, r => r.Marker == marker);
+        Assert.Equal(["calc.sh:1", "test_calc.sh:1", "calc.sh:2"], events.Where(e => e.Type == "artifact_stream" && !e.Payload.TryGetProperty("partial", out _))
             .Select(e => $"{e.Payload.GetProperty("path").GetString()}:{e.Payload.GetProperty("version").GetInt32()}"));
         Assert.Equal([1, 0], events.Where(e => e.Type == "terminal_log" && e.Payload.TryGetProperty("exitCode", out _))
             .Select(e => e.Payload.GetProperty("exitCode").GetInt32()));
@@ -150,24 +151,9 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
         await stream.ReadTaskAsync(e => e.Ends(), events);
 
         Assert.Equal("completed", events[^1].Status());
-        Assert.Single(events, e => e.Type == "artifact_stream" && e.Payload.GetProperty("path").GetString() == "note.txt");
+        Assert.Single(events, e => e.Type == "artifact_stream" && e.Payload.GetProperty("path").GetString() == "note.txt" && e.Payload.GetProperty("version").GetInt32() > 0);
         Assert.DoesNotContain(events, e => e.Type == "terminal_log");
         Assert.Contains(events, e => e.Kind() == "tool_result" && e.Payload.GetProperty("text").GetString()!.Contains("denied"));
-    }
-
-    [Fact]
-    public async Task ATaskThatExhaustsItsTokenBudgetFailsWithTheReason()
-    {
-        var marker = NewMarker("budget");
-        fixture.OpenAI.Script(marker, _ => new Turn(null, [("list_dir", new { path = "." })], PromptTokens: 300_000));
-        var (_, stream) = await StartAsync(marker, "Look around forever.");
-        await using var streamScope = stream;
-
-        var events = await stream.ReadTaskAsync(e => e.Ends());
-
-        Assert.Equal("failed", events[^1].Status());
-        Assert.Contains("token budget", events[^1].Payload.GetProperty("result").GetString());
-        Assert.True(events[^1].Payload.GetProperty("costUsd").GetDecimal() > 1m, "cost comes from the gpt-4o price table");
     }
 
     [Fact]
@@ -200,6 +186,10 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
         var (task, stream) = await StartAsync(marker, "Write a file, then run a long command.");
         await using var streamScope = stream;
         var events = await stream.ReadTaskAsync(e => e.Kind() == "tool_call" && e.Payload.GetProperty("text").GetString()!.StartsWith("run_command"));
+        // A person writes while the command runs; then the worker dies before the call's result is recorded.
+        using var said = await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/messages", new { text = $"Also say hello. {marker}" }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, said.StatusCode);
+        await stream.ReadTaskAsync(e => e.Type == "new_message" && e.Payload.GetProperty("role").GetString() == "user", events);
 
         // A hard crash: no graceful shutdown, no lease given back. The lease (4 s here) has to run out.
         foreach (var pid in AgentProcesses())
@@ -221,8 +211,14 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
         await stream.ReadTaskAsync(e => e.Ends(), events);
         Assert.Equal("completed", events[^1].Status());
         Assert.Equal("Resumed after my worker died, and finished.", events[^1].Payload.GetProperty("result").GetString());
-        Assert.Single(events, e => e.Type == "artifact_stream");
+        Assert.Single(events, e => e.Type == "artifact_stream" && e.Payload.GetProperty("version").GetInt32() > 0);
+        Assert.DoesNotContain(fixture.OpenAI.Refused, r => r.Marker == marker);
         var resumed = fixture.OpenAI.RequestsFor(marker).Last();
+        // The person's words come once, after the result of the interrupted call — never between the call and its result.
+        var messages = resumed.GetProperty("messages").EnumerateArray().ToList();
+        var saidAt = Assert.Single(Enumerable.Range(0, messages.Count), i => messages[i].GetProperty("role").GetString() == "user"
+            && messages[i].GetProperty("content").ToString().Contains("Also say hello."));
+        Assert.Equal("tool", messages[saidAt - 1].GetProperty("role").GetString());
         Assert.Contains("The worker stopped before this call finished", resumed.GetRawText());
         Assert.Single(resumed.GetProperty("messages").EnumerateArray(), m => m.GetProperty("role").GetString() == "tool" &&
             m.GetProperty("content").ToString().Contains("once.txt"));

@@ -126,7 +126,8 @@ public sealed class FakeGemini : IAsyncDisposable
         {
             return new Reply(429, "application/json; charset=UTF-8", RateLimited(double.Parse(chunks[0][4..], System.Globalization.CultureInfo.InvariantCulture)));
         }
-        return new Reply(200, "text/event-stream", StreamBody(chunks));
+        var delay = chunks.Length > 0 && chunks[0].StartsWith("delay:", StringComparison.Ordinal) ? int.Parse(chunks[0][6..], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return new Reply(200, "text/event-stream", StreamBody(delay > 0 ? chunks[1..] : chunks), delay);
     }
 
     /// <summary>One <c>data:</c> event per chunk, separated the way Gemini separates them (CRLF CRLF).</summary>
