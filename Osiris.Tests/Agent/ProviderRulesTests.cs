@@ -138,10 +138,6 @@ public sealed class ProviderRulesTests(AgentFixture fixture)
         var arrivals = fixture.OpenAI.Arrivals.Where(a => a.Marker == marker).Select(a => a.At).ToList();
         var gap = Stopwatch.GetElapsedTime(arrivals[1], arrivals[2]);
         Assert.True(gap >= TimeSpan.FromSeconds(1.4), $"the retry came {gap.TotalMilliseconds:0} ms after the 429 that asked for 1.5 s");
-        foreach (var e in events.Where(e => e.Type == "new_message"))
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine(e.Payload.ToString());
-        }
         var retracted = events.Where(e => e.Kind() == "text" && e.Payload.TryGetProperty("retracted", out var r) && r.GetBoolean()).ToList();
         Assert.Single(retracted);
         var withdrawn = retracted[0].Payload.GetProperty("messageId").GetString();
