@@ -40,8 +40,9 @@ public sealed class OfflineChatClient : IChatClient
         }
 
         // The script narrates what happened, not what it planned: a tool that failed other than by the planted bug ends it.
-        var outcomes = history.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Select(r => r.Result?.ToString() ?? "").ToList();
-        var broken = outcomes.Select((text, i) => (text, step: i + 1)).FirstOrDefault(o => Unexpected(o.step, o.text));
+        var outcomes = history.SelectMany(m => m.Contents).OfType<FunctionResultContent>().ToList();
+        var broken = outcomes.Select((result, i) => (text: result.Result?.ToString() ?? "", step: i + 1, failed: Loop.Conversation.Failed(result)))
+            .FirstOrDefault(o => Unexpected(o.step, o.text, o.failed));
         if (broken.text is not null)
         {
             var report = $"{Label} I stopped at step {broken.step}: it did not work as the script expects.\n{FirstLines(broken.text, 4)}";
@@ -91,13 +92,8 @@ public sealed class OfflineChatClient : IChatClient
     public static readonly ChatFinishReason Failed = new("error");
 
     /// <summary>Step 3 runs the script with its planted bug and must fail on <c>show_date</c>; every other step must succeed.</summary>
-    private static bool Unexpected(int step, string result)
-    {
-        var failed = result.Contains("This step failed", StringComparison.Ordinal) || result.Contains("denied", StringComparison.Ordinal)
-            || result.Contains("cannot run", StringComparison.Ordinal) || result.Contains("refused", StringComparison.OrdinalIgnoreCase)
-            || result.Contains("could not be called", StringComparison.Ordinal);
-        return step == 3 ? !result.Contains("show_date", StringComparison.Ordinal) : failed;
-    }
+    private static bool Unexpected(int step, string result, bool failed) =>
+        step == 3 ? !failed || !result.Contains("show_date", StringComparison.Ordinal) : failed;
 
     private static bool HasTool(ChatOptions options, string name) => options.Tools!.OfType<AIFunction>().Any(t => t.Name == name);
 

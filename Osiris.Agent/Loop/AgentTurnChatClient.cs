@@ -152,6 +152,9 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
 
     private sealed class Draft(TaskRun run, CancellationToken ct)
     {
+        /// <summary>A draft is a preview: beyond this many characters the card waits for the written version.</summary>
+        private const int MaxDraftChars = 256 * 1024;
+
         private DeltaCoalescer? _content;
         private string? _path;
 
@@ -173,9 +176,10 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
             }
             _content ??= new DeltaCoalescer(TimeSpan.FromMilliseconds(run.Options.CoalesceMilliseconds), PublishAsync, ct);
             var known = _content.Text.Length;
-            if (content.Length > known)
+            var upTo = Math.Min(content.Length, MaxDraftChars);
+            if (upTo > known)
             {
-                _content.Append(content[known..]);
+                _content.Append(content[known..upTo]);
             }
         }
 

@@ -24,6 +24,14 @@ public static class Conversation
     /// <summary>The longest call id OpenAI accepts.</summary>
     public const int MaxCallIdLength = 40;
 
+    /// <summary>Marks a tool result that failed (<see cref="ToolOutcome.Failed"/>), for compaction and the offline script.</summary>
+    public const string FailedProperty = "osiris.failed";
+
+    public static FunctionResultContent Result(string callId, string text, bool failed) =>
+        new(callId, text) { AdditionalProperties = failed ? new() { [FailedProperty] = true } : null };
+
+    public static bool Failed(FunctionResultContent result) => result.AdditionalProperties?.ContainsKey(FailedProperty) == true;
+
     public static ChatMessage Plan(string text) => new(ChatRole.Assistant, text) { AdditionalProperties = new() { [PlanProperty] = true } };
 
     public static bool HasPlan(IEnumerable<ChatMessage> history) => history.Any(m => m.AdditionalProperties?.ContainsKey(PlanProperty) == true);
@@ -95,7 +103,8 @@ public static class Conversation
                     var callId = CallId(result.GetProperty("callId").GetString()!);
                     if (assistant?.Contents.OfType<FunctionCallContent>().Any(c => c.CallId == callId) == true)
                     {
-                        (results ??= new ChatMessage(ChatRole.Tool, [])).Contents.Add(new FunctionResultContent(callId, result.GetProperty("result").GetString()));
+                        var failed = result.TryGetProperty("failed", out var f) && f.ValueKind == JsonValueKind.True;
+                        (results ??= new ChatMessage(ChatRole.Tool, [])).Contents.Add(Result(callId, result.GetProperty("result").GetString() ?? "", failed));
                     }
                     break;
                 case (_, "user"):
@@ -144,6 +153,15 @@ public static class Conversation
         _ => 0,
     }));
 
+    /// <summary>UTF-8 bytes: a byte-level BPE token covers at least one byte, so this bounds the token count from above.</summary>
+    private static long Bytes(AIContent content) => content switch
+    {
+        TextContent t => Encoding.UTF8.GetByteCount(t.Text),
+        FunctionCallContent call => 8 + Encoding.UTF8.GetByteCount(call.Name) + Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(call.Arguments)),
+        FunctionResultContent result => 8 + Encoding.UTF8.GetByteCount(result.Result?.ToString() ?? ""),
+        _ => 0,
+    };
+
     /// <summary>
     /// Makes the history fit <paramref name="limit"/> tokens. First the output of tool calls older than the last
     /// <paramref name="keepTurns"/> turns is elided (the calls stay, paired with a short result); if that is not enough,
@@ -151,9 +169,15 @@ public static class Conversation
     /// call next to its result. The new prefix then stays as it is until the next compaction, so provider-side prompt
     /// caching works again from the next turn on.
     /// </summary>
-    /// <returns>How many tokens the history had before, and has after.</returns>
+    /// <returns>How many tokens the history had before, and has after; (0, 0) when it is plainly within the limit and was not counted.</returns>
     public static (long Before, long After) Compact(List<ChatMessage> history, long limit, int keepTurns = 2)
     {
+        // A history with fewer bytes than the limit has fewer tokens too and needs no counting (the usual case, so the
+        // tokenizer does not run over the whole history every turn).
+        if (history.Sum(m => m.Contents.Sum(Bytes)) + 4L * history.Count <= limit)
+        {
+            return (0, 0);
+        }
         var before = CountTokens(history);
         if (before <= limit)
         {
@@ -164,7 +188,7 @@ public static class Conversation
         {
             var message = history[index];
             history[index] = new ChatMessage(ChatRole.Tool, [.. message.Contents.Select(c => c is FunctionResultContent r && (r.Result?.ToString()?.Length ?? 0) > 200
-                ? new FunctionResultContent(r.CallId, $"[Output elided to fit the context window ({r.Result!.ToString()!.Length:N0} characters). Run the call again or read the file if you need it.]")
+                ? Result(r.CallId, $"[Output elided to fit the context window ({r.Result!.ToString()!.Length:N0} characters). Run the call again or read the file if you need it.]", Failed(r))
                 : c)]);
         }
         var after = CountTokens(history);
@@ -194,7 +218,7 @@ public static class Conversation
             foreach (var call in history.Skip(start).Take(end - start).SelectMany(m => m.Contents).OfType<FunctionCallContent>())
             {
                 var failed = history.Skip(start).Take(end - start).SelectMany(m => m.Contents).OfType<FunctionResultContent>()
-                    .FirstOrDefault(r => r.CallId == call.CallId)?.Result?.ToString()?.Contains("This step failed", StringComparison.Ordinal) == true;
+                    .FirstOrDefault(r => r.CallId == call.CallId) is { } r && Failed(r);
                 var args = JsonSerializer.Serialize(call.Arguments);
                 dropped.Add($"{call.Name}({(args.Length > 120 ? args[..120] + "…" : args)}){(failed ? " — failed" : "")}");
             }

@@ -19,11 +19,11 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
     public long Tokens { get; private set; }
     public decimal CostUsd { get; private set; }
     public string Source { get; private set; } = TaskSources.Api;
+    public decimal BudgetUsd { get; private set; }
+    public long BudgetTokens { get; private set; }
 
     /// <summary>Work that came from a stranger's channel (WhatsApp, e-mail): its answer goes back to them.</summary>
     public bool IsFromChannel => Source is TaskSources.WhatsApp or TaskSources.Email;
-    public decimal BudgetUsd { get; private set; }
-    public long BudgetTokens { get; private set; }
     public string Brain { get; private set; } = Shared.Contracts.Brains.Offline;
     public string Model { get; private set; } = BrainSettings.OfflineModel;
     public bool RequireApproval { get; private set; }

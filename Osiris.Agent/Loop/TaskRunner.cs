@@ -45,10 +45,6 @@ public sealed class TaskRunner(
         try
         {
             await run.CurrentBrainAsync(ct);
-            if (run.Brain == Shared.Contracts.Brains.Offline && run.IsFromChannel)
-            {
-                throw new NoModelException();
-            }
             // The budgets in force are written down, so a person raises them from what the agent actually applies.
             await run.UpdateTaskAsync(t => { t.Status = TaskStatuses.Running; t.BudgetUsd ??= run.BudgetUsd; t.BudgetTokens ??= run.BudgetTokens; }, ct);
             _logger.LogInformation("Task {TaskId} runs on {Brain} ({Model})", taskId, run.Brain, run.Model);
@@ -200,7 +196,7 @@ public sealed class TaskRunner(
             foreach (var call in calls)
             {
                 var outcome = await invoker.InvokeAsync(call, ct);
-                results.Contents.Add(new FunctionResultContent(call.CallId, outcome.Text));
+                results.Contents.Add(Conversation.Result(call.CallId, outcome.Text, outcome.Failed));
                 var key = call.Name + JsonSerializer.Serialize(call.Arguments);
                 lastFailure = !outcome.Failed ? ("", 0) : lastFailure.Key == key ? (key, lastFailure.Count + 1) : (key, 1);
                 if (lastFailure.Count >= settings.RepeatedFailureLimit)

@@ -163,7 +163,7 @@ public sealed class ConversationTests
             new(ChatRole.Assistant, [new FunctionCallContent("offline-1", "list_dir")]), new(ChatRole.Tool, [new FunctionResultContent("offline-1", "(empty)")]),
             new(ChatRole.Assistant, [new FunctionCallContent("offline-2", "write_file")]), new(ChatRole.Tool, [new FunctionResultContent("offline-2", "Created greet.sh")]),
             new(ChatRole.Assistant, [new FunctionCallContent("offline-3", "run_command")]),
-            new(ChatRole.Tool, [new FunctionResultContent("offline-3", "run_command needs bubblewrap (bwrap) to isolate commands, and it is not installed.\n\nCommands cannot run on this OSIRIS server.")]),
+            new(ChatRole.Tool, [Conversation.Result("offline-3", "run_command needs bubblewrap (bwrap) to isolate commands, and it is not installed.\n\nCommands cannot run on this OSIRIS server.", failed: true)]),
         ];
 
         var response = await offline.GetResponseAsync(history, tools, TestContext.Current.CancellationToken);

@@ -6,6 +6,10 @@ namespace Osiris.Tests.Agent.Gemini;
 /// The request rules of Gemini's <c>generateContent</c> that a lenient fake would let through, with the messages the
 /// real service answers (HTTP 400, status INVALID_ARGUMENT). Null when the body is acceptable.
 /// </summary>
+/// <remarks>
+/// Two rules are stricter than the service is documented to be — roles must alternate, and a request must end with a
+/// user turn — so that OSIRIS never depends on the service tolerating either; the rest are the documented refusals.
+/// </remarks>
 public static class GeminiRules
 {
     /// <summary>The keys Gemini's Schema object defines; anything else is "Unknown name … Cannot find field."</summary>
