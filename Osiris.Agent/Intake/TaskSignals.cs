@@ -19,7 +19,27 @@ public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignal
     /// <summary>Released when new work may be waiting.</summary>
     public SemaphoreSlim NewWork => _work;
 
-    public TaskSignal Register(Guid taskId) => _tasks.GetOrAdd(taskId, _ => new TaskSignal());
+    public TaskSignal Register(Guid taskId) => _tasks.GetOrAdd(taskId, _ => new TaskSignal(WakeWorker));
+
+    /// <summary>Whether the task is waiting for a person (an approval): such a task does not take up a worker slot.</summary>
+    public bool IsWaitingForPerson(Guid taskId) => _tasks.TryGetValue(taskId, out var signal) && signal.WaitingForPerson;
+
+    /// <summary>Lets the worker look for work again (new tasks, or a slot freed by a task that now waits for a person).</summary>
+    public void WakeWorker()
+    {
+        if (_work.CurrentCount > 0)
+        {
+            return;
+        }
+        try
+        {
+            _work.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled: one wake-up is enough, the worker claims until nothing is left.
+        }
+    }
 
     public void Unregister(Guid taskId) => _tasks.TryRemove(taskId, out _);
 
@@ -45,16 +65,9 @@ public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignal
 
     private void Route(OsirisEvent e)
     {
-        if ((e.Type == EventTypes.TaskCreated || e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Queued) && _work.CurrentCount == 0)
+        if (e.Type == EventTypes.TaskCreated || e.Type == EventTypes.TaskUpdate && Status(e) == TaskStatuses.Queued)
         {
-            try
-            {
-                _work.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled: one wake-up is enough, the worker claims until nothing is left.
-            }
+            WakeWorker();
         }
         if (e.TaskId is not Guid id || !_tasks.TryGetValue(id, out var signal))
         {
@@ -79,9 +92,22 @@ public sealed class TaskSignals(IConnectionMultiplexer redis, ILogger<TaskSignal
     }
 }
 
-/// <summary>One running task's wake-ups: cancel, and "something changed, look again".</summary>
-public sealed class TaskSignal
+/// <summary>One running task's wake-ups: cancel, and "something changed, look again"; and whether it waits for a person.</summary>
+public sealed class TaskSignal(Action slotFreed)
 {
+    private volatile bool _waitingForPerson;
+
+    public bool WaitingForPerson => _waitingForPerson;
+
+    /// <summary>From now until <see cref="EndWaitingForPerson"/>, the task's worker slot is free for other work.</summary>
+    public void BeginWaitingForPerson()
+    {
+        _waitingForPerson = true;
+        slotFreed();
+    }
+
+    public void EndWaitingForPerson() => _waitingForPerson = false;
+
     private readonly CancellationTokenSource _cancelled = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -46,7 +46,10 @@ public sealed class TaskWorker(
                 running.Remove(done);
             }
             Guid? claimed = null;
-            if (running.Count < options.Value.Concurrency)
+            // A task waiting for a person's approval holds no slot: the worker takes other work meanwhile. (When the
+            // decision comes, that task goes on, so for a while more than Concurrency tasks may be working.)
+            var busy = running.Keys.Count(id => !signals.IsWaitingForPerson(id));
+            if (busy < options.Value.Concurrency)
             {
                 try
                 {
@@ -68,9 +71,12 @@ public sealed class TaskWorker(
             }
 
             // Redis wakes us for new work; the timeout also catches expired leases of dead workers.
-            Task wait = running.Count < options.Value.Concurrency
+            // A full worker waits for a task to end, or for a wake-up (a task began waiting for a person); the wake-up
+            // waiter is withdrawn afterwards so it cannot swallow a later signal.
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            Task wait = busy < options.Value.Concurrency
                 ? signals.NewWork.WaitAsync(TimeSpan.FromSeconds(Math.Min(5, options.Value.LeaseSeconds / 2)), stoppingToken)
-                : Task.WhenAny(running.Values);
+                : Task.WhenAny([.. running.Values, signals.NewWork.WaitAsync(Timeout.Infinite, waiting.Token)]);
             try
             {
                 await wait;
@@ -78,6 +84,10 @@ public sealed class TaskWorker(
             catch (OperationCanceledException)
             {
                 break;
+            }
+            finally
+            {
+                await waiting.CancelAsync();
             }
         }
         await Task.WhenAll(running.Values);

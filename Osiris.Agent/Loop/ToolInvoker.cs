@@ -179,15 +179,23 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             await publisher.PublishAsync(db, [TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments))], ct);
         });
         logger.LogInformation("Task {TaskId} awaits approval {ApprovalId} for {Tool}", run.TaskId, approval.Id, tool);
-        while (true)
+        signal.BeginWaitingForPerson();
+        try
         {
-            var status = await run.ReadAsync(db => db.Approvals.AsNoTracking().Where(a => a.Id == approval.Id).Select(a => a.Status).SingleAsync(ct));
-            if (status != "pending")
+            while (true)
             {
-                return status == "approved";
+                var status = await run.ReadAsync(db => db.Approvals.AsNoTracking().Where(a => a.Id == approval.Id).Select(a => a.Status).SingleAsync(ct));
+                if (status != "pending")
+                {
+                    return status == "approved";
+                }
+                await signal.WaitAsync(TimeSpan.FromSeconds(2), ct);
+                ct.ThrowIfCancellationRequested();
             }
-            await signal.WaitAsync(TimeSpan.FromSeconds(2), ct);
-            ct.ThrowIfCancellationRequested();
+        }
+        finally
+        {
+            signal.EndWaitingForPerson();
         }
     }
 

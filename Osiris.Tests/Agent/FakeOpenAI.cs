@@ -14,12 +14,13 @@ namespace Osiris.Tests.Agent;
 /// <summary>
 /// One scripted model turn: text, tool calls, usage; or an HTTP error status. <paramref name="FailTimes"/> makes the
 /// first attempts at this turn fail (with <paramref name="FailStatus"/> and <paramref name="RetryAfterSeconds"/>, or
-/// by cutting the stream half-way when <paramref name="CutStream"/>) before it succeeds.
+/// by cutting the stream half-way when <paramref name="CutStream"/>) before it succeeds. <paramref name="Before"/> runs
+/// before the answer is sent (a test holds the model there while it does something to the system).
 /// </summary>
 public sealed record Turn(string? Text = null, (string Name, object Arguments)[]? Calls = null, int Status = 200, int PromptTokens = 120,
     int CompletionTokens = 40, int DelayMs = 0, string[]? TextPieces = null, int PieceGapMs = 0, string? Finish = null,
     int FailTimes = 0, int FailStatus = 429, double? RetryAfterSeconds = null, bool CutStream = false, int CachedTokens = 0,
-    int ReasoningTokens = 0, int ArgumentChunk = 12, int ArgumentGapMs = 0);
+    int ReasoningTokens = 0, int ArgumentChunk = 12, int ArgumentGapMs = 0, Func<Task>? Before = null);
 
 /// <summary>
 /// A local server speaking OpenAI's Chat Completions wire format, streaming included (content deltas, tool_calls
@@ -99,6 +100,10 @@ public sealed class FakeOpenAI : IAsyncDisposable
             }
             await http.Response.WriteAsJsonAsync(new { error = new { message = "Rate limit reached for gpt-4o in organization org-test on tokens per min (TPM): Limit 30000. Please try again in 1s.", type = "tokens", param = (string?)null, code = "rate_limit_exceeded" } });
             return;
+        }
+        if (turn.Before is { } before)
+        {
+            await before();
         }
         if (turn.DelayMs > 0)
         {

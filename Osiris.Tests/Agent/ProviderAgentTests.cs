@@ -157,6 +157,32 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
     }
 
     [Fact]
+    public async Task TasksWaitingForApprovalLeaveTheirWorkerSlotsToOtherWork()
+    {
+        // The agent takes two tasks at once (Agent:Concurrency=2); two that wait for a person must not block a third.
+        var waiting = NewMarker("slots");
+        fixture.OpenAI.Script(waiting, _ => new Turn(null, [("write_file", new { path = "w.txt", content = "waits\n" })]));
+        var (first, firstStream) = await StartAsync(waiting, "Write a file, with approval.", requireApproval: true);
+        await using var firstScope = firstStream;
+        var (second, secondStream) = await StartAsync(waiting, "Write another file, with approval.", requireApproval: true);
+        await using var secondScope = secondStream;
+        await firstStream.ReadTaskAsync(e => e.Status() == "awaiting_approval");
+        await secondStream.ReadTaskAsync(e => e.Status() == "awaiting_approval");
+
+        var free = NewMarker("free");
+        fixture.OpenAI.Script(free, _ => new Turn("Answered while two others wait for a person."));
+        var (_, freeStream) = await StartAsync(free, "Answer at once.");
+        await using var freeScope = freeStream;
+        var events = await freeStream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("completed", events[^1].Status());
+        foreach (var task in new[] { first, second })
+        {
+            (await fixture.Api.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null, Ct)).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
     public async Task RepeatedProviderFailuresFallBackToTheNextProviderAndSaySo()
     {
         var marker = NewMarker("fallback");

@@ -164,6 +164,9 @@ public sealed class ProviderRulesTests(AgentFixture fixture)
         Assert.Equal("completed", events[^1].Status());
         Assert.Equal("Thought long, answered.", events[^1].Payload.GetProperty("result").GetString());
         Assert.Equal(2, calls);
+        var turns = fixture.Gemini.Requests.Where(r => r.Body.GetRawText().Contains(marker, StringComparison.Ordinal) && r.Body.TryGetProperty("tools", out _)).ToList();
+        var gap = System.Diagnostics.Stopwatch.GetElapsedTime(turns[0].At, turns[1].At);
+        Assert.True(gap >= TimeSpan.FromSeconds(0.9), $"the retry came {gap.TotalMilliseconds:0} ms after a 429 whose RetryInfo asked for 1 s");
     }
 
     [Fact]
@@ -250,5 +253,33 @@ public sealed class ProviderRulesTests(AgentFixture fixture)
         Assert.Equal("failed", events[^1].Status());
         Assert.Contains("failed 3 times in a row", events[^1].Payload.GetProperty("result").GetString());
         Assert.Equal(3, events.Count(e => e.Kind() == "tool_call"));
+    }
+
+    [Fact]
+    public async Task AnMcpServerRestartMidTaskOpensANewSessionAndTheWorkspaceIsStillThere()
+    {
+        var marker = NewMarker("mcp-restart");
+        var restarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.OpenAI.Script(marker, results => results switch
+        {
+            0 => new Turn(null, [("write_file", new { path = "kept.txt", content = "kept across the restart\n" })]),
+            1 => new Turn(null, [("read_file", new { path = "kept.txt" })], Before: () => { holding.TrySetResult(); return restarted.Task; }),
+            _ => new Turn("The file survived the restart."),
+        });
+        var (_, stream) = await StartAsync(marker, "Write a file, then read it back.");
+        await using var streamScope = stream;
+
+        // The model "thinks" while the MCP server restarts; its next call then meets a server that never saw the session.
+        await holding.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        var app = fixture.Osiris.App;
+        await app.ResourceCommands.ExecuteCommandAsync("mcpserver", Aspire.Hosting.ApplicationModel.KnownResourceCommands.RestartCommand, Ct);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("mcpserver", Ct);
+        restarted.SetResult();
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("completed", events[^1].Status());
+        var read = events.Where(e => e.Kind() == "tool_result").Select(e => e.Payload.GetProperty("text").GetString()!).Last();
+        Assert.Contains("kept across the restart", read);
     }
 }

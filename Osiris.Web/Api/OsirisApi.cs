@@ -72,6 +72,22 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     public async Task<ApiResult> DecideApprovalAsync(Guid id, string approvalId, bool approve, CancellationToken ct) =>
         await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/approvals/{Uri.EscapeDataString(approvalId)}", new ApprovalDecision(approve), ct);
 
+    public async Task<ApiResult> ResumeAsync(Guid id, decimal? raiseBudgetUsd, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/resume", new ResumeRequest(raiseBudgetUsd), ct);
+
+    /// <summary>Spend per day and channel over the last <paramref name="days"/> days; null when the API cannot be reached.</summary>
+    public async Task<SpendReport?> GetSpendAsync(int days, CancellationToken ct)
+    {
+        try
+        {
+            return await Http.GetFromJsonAsync<SpendReport>($"/api/v1/spend?days={days}", OsirisJson.Options, ct);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     public async Task<ApiResult> SetTaskBrainAsync(Guid id, BrainChoice choice, CancellationToken ct) =>
         await SendAsync(HttpMethod.Put, $"{Tasks}/{id}/brain", choice, ct);
 

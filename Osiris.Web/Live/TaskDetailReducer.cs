@@ -32,6 +32,9 @@ public static class TaskDetailReducer
         Brain = update.Brain ?? task.Brain,
         Model = update.Model ?? task.Model,
         Result = update.Result ?? task.Result,
+        PausedFor = update.PausedFor,
+        BudgetUsd = update.BudgetUsd ?? task.BudgetUsd,
+        UnpricedTokens = update.UnpricedTokens,
         UpdatedAt = at,
     };
 

@@ -22,7 +22,8 @@ public sealed class FakeGemini : IAsyncDisposable
 
     private FakeGemini(WebApplication app) => _app = app;
 
-    public sealed record Request(string Path, string Query, string? ApiKey, JsonElement Body);
+    /// <param name="At">When it arrived (a Stopwatch timestamp), to check retry delays.</param>
+    public sealed record Request(string Path, string Query, string? ApiKey, JsonElement Body, long At = 0);
 
     private sealed record Reply(int Status, string ContentType, string Body, int DelayMs = 0, double? RetryAfterSeconds = null);
 
@@ -57,7 +58,7 @@ public sealed class FakeGemini : IAsyncDisposable
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var request = body.RootElement.Clone();
             fake.Requests.Enqueue(new Request(context.Request.Path, context.Request.QueryString.Value ?? "",
-                context.Request.Headers["x-goog-api-key"].FirstOrDefault(), request));
+                context.Request.Headers["x-goog-api-key"].FirstOrDefault(), request, System.Diagnostics.Stopwatch.GetTimestamp()));
             if (GeminiRules.Check(request) is { } violation)
             {
                 fake.Refused.Enqueue(violation);
