@@ -282,4 +282,47 @@ public sealed class ProviderRulesTests(AgentFixture fixture)
         var read = events.Where(e => e.Kind() == "tool_result").Select(e => e.Payload.GetProperty("text").GetString()!).Last();
         Assert.Contains("kept across the restart", read);
     }
+
+    [Fact]
+    public async Task AnAnswerThatKeepsHittingTheOutputLimitIsAskedToGoOnThenFailsInsteadOfCompletingCutOff()
+    {
+        var marker = NewMarker("length");
+        fixture.OpenAI.Script(marker, _ => new Turn("A very long answer that stops in the mid", Finish: "length"));
+        var (_, stream) = await StartAsync(marker, "Write far too much.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("failed", events[^1].Status());
+        Assert.Contains("output limit", events[^1].Payload.GetProperty("result").GetString());
+        var asks = fixture.OpenAI.RequestsFor(marker).Count(r => r.GetRawText().Contains("cut off at the output limit", StringComparison.Ordinal));
+        Assert.Equal(2, asks);
+    }
+
+    [Fact]
+    public async Task APromptGeminiBlocksFailsTheTaskWithTheReason()
+    {
+        var marker = NewMarker("blocked");
+        fixture.Gemini.Script(marker, _ => ["""{ "promptFeedback": { "blockReason": "SAFETY" }, "usageMetadata": { "promptTokenCount": 50, "totalTokenCount": 50 }, "modelVersion": "gemini-2.5-pro-001", "responseId": "r-blocked" }"""]);
+        var (_, stream) = await StartAsync(marker, "Something Gemini will not touch.", "gemini");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("failed", events[^1].Status());
+        Assert.Contains("safety filter", events[^1].Payload.GetProperty("result").GetString());
+    }
+
+    [Fact]
+    public async Task EveryModelTheBrainsApiOffersHasAPrice()
+    {
+        fixture.RequireAvailable();
+        var catalog = await fixture.Api.GetFromJsonAsync<BrainCatalog>("/api/v1/brains", OsirisJson.Options, Ct);
+        var prices = ModelPrices.Defaults();
+
+        var offered = catalog!.Brains.Where(b => b.Configured && b.Brain != "openai-compatible").SelectMany(b => b.Models).ToList();
+
+        Assert.NotEmpty(offered);
+        Assert.All(offered, model => Assert.True(prices.ContainsKey(model), $"{model} is offered but has no price"));
+    }
 }

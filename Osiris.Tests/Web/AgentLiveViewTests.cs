@@ -96,5 +96,6 @@ public sealed class AgentLiveViewTests(EmbeddedBackboneFixture fixture)
         await Assertions.Expect(spend.Locator("[data-testid=spend-bar].bar-whatsapp")).Not.ToHaveCountAsync(0);
         await Assertions.Expect(spend.Locator("[data-testid=spend-total]")).ToContainTextAsync("$");
         await Assertions.Expect(spend.Locator(".spend-legend")).ToContainTextAsync("whatsapp");
+        await Assertions.Expect(spend.Locator("[data-testid=spend-top] a", new() { HasTextString = "A lead asks for a quote" })).Not.ToHaveCountAsync(0);
     }
 }
