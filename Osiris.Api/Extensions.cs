@@ -2,7 +2,7 @@ using Osiris.Api.Channels;
 using Osiris.Api.Maintenance;
 using Osiris.Api.Replies;
 using Osiris.Api.Security;
-using Osiris.Api.Stream;
+using Osiris.Api.Streaming;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;

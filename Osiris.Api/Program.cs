@@ -1,7 +1,7 @@
 using Osiris.Api;
 using Osiris.Api.Brains;
 using Osiris.Api.Spend;
-using Osiris.Api.Stream;
+using Osiris.Api.Streaming;
 using Osiris.Api.Tasks;
 using Osiris.Api.Webhooks.Email;
 using Osiris.Api.Webhooks.WhatsApp;

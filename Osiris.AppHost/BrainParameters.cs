@@ -1,7 +1,7 @@
 namespace Osiris.AppHost;
 
 /// <summary>
-/// Model providers (CONTRACTS.md). All optional: with none set, tasks run on the offline brain. The agent receives
+/// Model providers (parameters listed in docs/infrastructure.md). All optional: with none set, tasks run on the offline brain. The agent receives
 /// keys; the API only learns which providers are configured and their models, for <c>GET /api/v1/brains</c>.
 /// </summary>
 public static class BrainParameters

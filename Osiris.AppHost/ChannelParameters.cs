@@ -1,7 +1,7 @@
 namespace Osiris.AppHost;
 
 /// <summary>
-/// The channel parameters (CONTRACTS.md). They are optional: an unset one is passed as empty, and the API then
+/// The channel parameters (listed in docs/infrastructure.md). They are optional: an unset one is passed as empty, and the API then
 /// reports that channel as not configured instead of the whole app waiting for a value at start.
 /// Values come from configuration <c>Parameters:&lt;name&gt;</c> (user secrets, environment <c>Parameters__&lt;name&gt;</c>).
 /// </summary>

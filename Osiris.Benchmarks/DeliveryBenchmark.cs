@@ -18,7 +18,7 @@ using StackExchange.Redis;
 namespace Osiris.Benchmarks;
 
 /// <summary>
-/// Delivery latency, as CONTRACTS.md defines it: from the publish call (the event log append + Redis fan-out) to the
+/// Delivery latency, as docs/events.md defines it: from the publish call (the event log append + Redis fan-out) to the
 /// SSE frame received by a client. The whole app runs through its AppHost (real Redis/PostgreSQL or Garnet/SQLite,
 /// the API as its own process); N clients read <c>GET /api/v1/stream</c> directly from the API's port, and one
 /// open-loop publisher sends R events/s, each carrying its send time.

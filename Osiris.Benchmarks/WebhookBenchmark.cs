@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Osiris.Benchmarks;
 
 /// <summary>
-/// Webhook acknowledgement latency (CONTRACTS.md: request received → response sent, measured here from the client,
+/// Webhook acknowledgement latency (docs/events.md: request received → response sent, measured here from the client,
 /// so it includes loopback): signed WhatsApp notifications, each a new sender, posted by several concurrent callers.
 /// </summary>
 public static class WebhookBenchmark

@@ -21,6 +21,12 @@ public static class Extensions
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
 
+    /// <summary>
+    /// The API's live event stream. One request lasts as long as a browser stays open (hours), so its span would never
+    /// end in a useful place; each event's delivery is traced by the event publisher instead.
+    /// </summary>
+    private const string EventStreamPath = "/api/v1/stream";
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
@@ -57,7 +63,8 @@ public static class Extensions
                     // Health probes and the long-lived event stream would drown the useful traces.
                     aspnet.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath) &&
-                        !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                        !context.Request.Path.StartsWithSegments(AlivenessEndpointPath) &&
+                        context.Request.Path != EventStreamPath)
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

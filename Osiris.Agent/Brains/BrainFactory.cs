@@ -45,8 +45,8 @@ public sealed class BrainFactory(
         var provider = settings.Value.For(brain);
         switch (brain)
         {
-            case Shared.Contracts.Brains.OpenAI:
-            case Shared.Contracts.Brains.OpenAICompatible:
+            case BrainNames.OpenAI:
+            case BrainNames.OpenAICompatible:
                 // The loop retries (honouring Retry-After) and the router watches the stream with its own idle and turn
                 // timeouts, so the SDK neither retries by itself nor cuts a long turn at its default 100 s.
                 var options = new OpenAIClientOptions
@@ -61,7 +61,7 @@ public sealed class BrainFactory(
                 // Local OpenAI-compatible servers (Ollama, LM Studio) accept any key; the SDK needs a non-empty one.
                 var key = provider.ApiKey.Length > 0 ? provider.ApiKey : "not-needed";
                 return new OpenAI.Chat.ChatClient(provider.Model, new ApiKeyCredential(key), options).AsIChatClient();
-            case Shared.Contracts.Brains.Gemini:
+            case BrainNames.Gemini:
                 return new GeminiChatClient(httpClients.CreateClient(GeminiHttpClient), new GeminiChatClientOptions
                 {
                     Endpoint = new Uri(provider.Endpoint.Length > 0 ? provider.Endpoint : "https://generativelanguage.googleapis.com/v1beta"),

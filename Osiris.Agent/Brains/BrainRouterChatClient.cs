@@ -22,7 +22,7 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var (brain, model) = await run.CurrentBrainAsync(cancellationToken);
-        if (brain == Shared.Contracts.Brains.Offline && run.IsFromChannel)
+        if (brain == BrainNames.Offline && run.IsFromChannel)
         {
             throw new NoModelException();
         }
@@ -30,7 +30,7 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
         var callOptions = options?.Clone() ?? new ChatOptions();
         callOptions.ModelId = model;
         logger.LogInformation("Task {TaskId} step {Step}: calling {Brain} model {Model}{Offline}", run.TaskId, run.Step, brain, model,
-            brain == Shared.Contracts.Brains.Offline ? " (offline brain: scripted, not AI)" : "");
+            brain == BrainNames.Offline ? " (offline brain: scripted, not AI)" : "");
 
         var idle = TimeSpan.FromSeconds(run.Options.ModelIdleTimeoutSeconds);
         var turn = TimeSpan.FromSeconds(run.Options.ModelTurnTimeoutSeconds);
@@ -81,7 +81,7 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
         {
             return;
         }
-        var real = brains.Settings.ConfiguredBrains().Where(b => b != Shared.Contracts.Brains.Offline).ToList();
+        var real = brains.Settings.ConfiguredBrains().Where(b => b != BrainNames.Offline).ToList();
         var next = real.SkipWhile(b => b != brain).Skip(1).FirstOrDefault() ?? real.FirstOrDefault(b => b != brain);
         if (next is null)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Osiris.Shared.Contracts;
 
 namespace Osiris.Agent.Brains;
 
@@ -71,7 +72,7 @@ public sealed class OfflineChatClient : IChatClient
             yield return Text(note);
             yield return new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent($"offline-{results + 1}", next.Name, next.Arguments)])
             {
-                ModelId = Shared.Contracts.BrainSettings.OfflineModel,
+                ModelId = BrainSettings.OfflineModel,
             };
             yield return Usage(input, 60);
             yield break;
@@ -97,12 +98,12 @@ public sealed class OfflineChatClient : IChatClient
 
     private static bool HasTool(ChatOptions options, string name) => options.Tools!.OfType<AIFunction>().Any(t => t.Name == name);
 
-    private static ChatResponseUpdate Text(string text) => new(ChatRole.Assistant, text) { ModelId = Shared.Contracts.BrainSettings.OfflineModel };
+    private static ChatResponseUpdate Text(string text) => new(ChatRole.Assistant, text) { ModelId = BrainSettings.OfflineModel };
 
     private static ChatResponseUpdate Usage(long input, long output, ChatFinishReason? finish = null) => new(ChatRole.Assistant,
         [new UsageContent(new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output })])
     {
-        ModelId = Shared.Contracts.BrainSettings.OfflineModel,
+        ModelId = BrainSettings.OfflineModel,
         FinishReason = finish ?? ChatFinishReason.Stop,
     };
 
@@ -119,7 +120,7 @@ public sealed class OfflineChatClient : IChatClient
     private static string FirstLines(string text, int count) => string.Join('\n', text.Split('\n').Take(count));
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("offline", null, Shared.Contracts.BrainSettings.OfflineModel) : null;
+        serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("offline", null, BrainSettings.OfflineModel) : null;
 
     public void Dispose()
     {

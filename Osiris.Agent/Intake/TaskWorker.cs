@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
+using Osiris.Agent.Brains;
 using Osiris.Agent.Loop;
+using Osiris.Shared.Contracts;
 
 namespace Osiris.Agent.Intake;
 
@@ -8,7 +10,7 @@ public sealed class TaskWorker(
     TaskLeases leases,
     TaskSignals signals,
     TaskRunner runner,
-    Brains.BrainFactory brains,
+    BrainFactory brains,
     IOptions<AgentOptions> options,
     ILogger<TaskWorker> logger) : BackgroundService
 {
@@ -20,7 +22,7 @@ public sealed class TaskWorker(
             return;
         }
         logger.LogInformation("Agent worker {Worker} takes up to {Concurrency} tasks at once", leases.WorkerId, options.Value.Concurrency);
-        if (brains.Settings.ConfiguredBrains().Any(b => b != Shared.Contracts.Brains.Offline))
+        if (brains.Settings.ConfiguredBrains().Any(b => b != BrainNames.Offline))
         {
             try
             {

@@ -24,7 +24,7 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
 
     /// <summary>Work that came from a stranger's channel (WhatsApp, e-mail): its answer goes back to them.</summary>
     public bool IsFromChannel => Source is TaskSources.WhatsApp or TaskSources.Email;
-    public string Brain { get; private set; } = Shared.Contracts.Brains.Offline;
+    public string Brain { get; private set; } = BrainNames.Offline;
     public string Model { get; private set; } = BrainSettings.OfflineModel;
     public bool RequireApproval { get; private set; }
     public HashSet<Guid> SeenMessages { get; } = [];

@@ -50,26 +50,26 @@ public static class BrainsApi
         return TypedResults.Ok(normalised);
     }
 
-    public static IReadOnlyList<BrainInfo> Catalog(BrainSettings settings) => Shared.Contracts.Brains.All.Select(brain =>
+    public static IReadOnlyList<BrainInfo> Catalog(BrainSettings settings) => BrainNames.All.Select(brain =>
     {
         var provider = settings.For(brain);
         var model = provider.Model.Length > 0 ? provider.Model : brain;
-        return new BrainInfo(brain, brain == Shared.Contracts.Brains.Offline || provider.IsConfigured, model,
+        return new BrainInfo(brain, brain == BrainNames.Offline || provider.IsConfigured, model,
             brain switch
             {
-                Shared.Contracts.Brains.OpenAI => Distinct(model, "gpt-4o", "gpt-4o-mini", "gpt-4.1"),
-                Shared.Contracts.Brains.Gemini => Distinct(model, "gemini-2.5-pro", "gemini-2.5-flash"),
+                BrainNames.OpenAI => Distinct(model, "gpt-4o", "gpt-4o-mini", "gpt-4.1"),
+                BrainNames.Gemini => Distinct(model, "gemini-2.5-pro", "gemini-2.5-flash"),
                 _ => [model],
             },
-            Offline: brain == Shared.Contracts.Brains.Offline);
+            Offline: brain == BrainNames.Offline);
     }).ToList();
 
     /// <summary>Null when the choice names a configured brain; otherwise the errors, naming what is configured.</summary>
     public static Dictionary<string, string[]>? Validate(BrainChoice? choice, BrainSettings settings)
     {
-        if (choice is null || !Shared.Contracts.Brains.All.Contains(choice.Brain))
+        if (choice is null || !BrainNames.All.Contains(choice.Brain))
         {
-            return new() { ["brain"] = [$"Unknown brain '{choice?.Brain}'. Allowed: {string.Join(", ", Shared.Contracts.Brains.All)}."] };
+            return new() { ["brain"] = [$"Unknown brain '{choice?.Brain}'. Allowed: {string.Join(", ", BrainNames.All)}."] };
         }
         if (!settings.ConfiguredBrains().Contains(choice.Brain))
         {

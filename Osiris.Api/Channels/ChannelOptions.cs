@@ -21,7 +21,6 @@ public sealed class WhatsAppOptions
     public string GraphUrl { get; set; } = "https://graph.facebook.com/v21.0";
     public string PhoneNumberId { get; set; } = "";
 
-    public bool CanReceive => AppSecret.Length > 0;
     public bool CanSend => AccessToken.Length > 0 && PhoneNumberId.Length > 0 && GraphUrl.Length > 0;
 }
 

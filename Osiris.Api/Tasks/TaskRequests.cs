@@ -21,9 +21,9 @@ public sealed record CreateTaskRequest(string? Title, string? Description, strin
         {
             errors["description"] = ["A description is required (it may be empty)."];
         }
-        if (Brain is not null && !Shared.Contracts.Brains.All.Contains(Brain))
+        if (Brain is not null && !BrainNames.All.Contains(Brain))
         {
-            errors["brain"] = [$"Unknown brain '{Brain}'. Allowed: {string.Join(", ", Shared.Contracts.Brains.All)}."];
+            errors["brain"] = [$"Unknown brain '{Brain}'. Allowed: {string.Join(", ", BrainNames.All)}."];
         }
         if (Model is not null && (Model.Length is 0 or > 100))
         {

@@ -14,8 +14,4 @@ public sealed class Workspace(WorkspaceProvisioner provisioner)
             ?? throw new PathRefusedException("This session has no workspace: start it with the X-Osiris-Task header or run the server with --root.");
         set => _root = value;
     }
-
-    /// <summary>The workspace-relative form of a canonical path, for messages and results.</summary>
-    public string Relative(string canonical) =>
-        canonical == Root ? "." : Path.GetRelativePath(Root, canonical);
 }

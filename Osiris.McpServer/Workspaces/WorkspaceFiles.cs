@@ -27,7 +27,7 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
         if (!ranged && size > cap)
         {
             throw new PathRefusedException(
-                $"'{display}' is {size} bytes, over the {cap}-byte read cap; read it in parts with start_line and end_line.");
+                $"'{display}' is {size} bytes, over the {cap}-byte read cap; read it in parts with startLine and endLine.");
         }
 
         using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
@@ -50,7 +50,7 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
         var last = endLine ?? int.MaxValue;
         if (last < first)
         {
-            throw new PathRefusedException($"end_line ({last}) is before start_line ({first}).");
+            throw new PathRefusedException($"endLine ({last}) is before startLine ({first}).");
         }
         var text = new StringBuilder();
         var lineNumber = 0;

@@ -14,9 +14,9 @@ public sealed class BrainSettings
 
     public ProviderSettings For(string brain) => brain switch
     {
-        Brains.OpenAI => OpenAI,
-        Brains.Gemini => Gemini,
-        Brains.OpenAICompatible => Compatible,
+        BrainNames.OpenAI => OpenAI,
+        BrainNames.Gemini => Gemini,
+        BrainNames.OpenAICompatible => Compatible,
         _ => new ProviderSettings { Configured = true, Model = OfflineModel },
     };
 
@@ -24,7 +24,7 @@ public sealed class BrainSettings
 
     /// <summary>In the order the issue fixes: openai, gemini, openai-compatible, offline (always available).</summary>
     public IEnumerable<string> ConfiguredBrains() =>
-        Brains.All.Where(b => b == Brains.Offline || For(b).IsConfigured);
+        BrainNames.All.Where(b => b == BrainNames.Offline || For(b).IsConfigured);
 }
 
 public sealed class ProviderSettings

@@ -30,7 +30,7 @@ public static class TaskSources
     public const string Email = "email";
 }
 
-public static class Brains
+public static class BrainNames
 {
     public const string OpenAI = "openai";
     public const string Gemini = "gemini";
@@ -50,7 +50,7 @@ public static class PauseReasons
     public const string NoModel = "no_model";
 }
 
-/// <summary>A task as the API returns it and as <c>task_created</c> carries it (CONTRACTS.md).</summary>
+/// <summary>A task as the API returns it and as <c>task_created</c> carries it (docs/tasks-api.md).</summary>
 public sealed record TaskDto(
     Guid Id,
     string Title,

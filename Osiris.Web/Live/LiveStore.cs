@@ -26,7 +26,7 @@ public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
     public long LastEventId { get; private set; }
     public ConnectionState Connection { get; private set; } = ConnectionState.Connecting;
     public IReadOnlyCollection<TaskDto> Tasks => _tasks.Values.ToList();
-    public TaskDto? Task(Guid id) => _tasks.GetValueOrDefault(id);
+    public TaskDto? FindTask(Guid id) => _tasks.GetValueOrDefault(id);
     public BrainCatalog? Brains { get; private set; }
 
     /// <summary>True once the API answered that it has no brain catalog (an API that predates brains).</summary>

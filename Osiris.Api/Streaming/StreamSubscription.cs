@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Osiris.Shared.Contracts;
 
-namespace Osiris.Api.Stream;
+namespace Osiris.Api.Streaming;
 
 /// <summary>An event ready to write: its SSE frame is formatted once for every client of this replica.</summary>
 public sealed record DispatchedEvent(OsirisEvent Event, byte[] Frame, long PublishedAtTicks, ActivityContext Parent);

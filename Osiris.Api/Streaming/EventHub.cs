@@ -8,7 +8,7 @@ using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 using StackExchange.Redis;
 
-namespace Osiris.Api.Stream;
+namespace Osiris.Api.Streaming;
 
 /// <summary>
 /// This replica's single subscriber to the Redis event channel. It dispatches events to local SSE clients strictly

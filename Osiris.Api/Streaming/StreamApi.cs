@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -13,12 +14,14 @@ using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 
-namespace Osiris.Api.Stream;
+namespace Osiris.Api.Streaming;
 
 /// <summary>
 /// <c>GET /api/v1/stream</c>: every event, live, as Server-Sent Events. Frames come from <see cref="SseFrames"/>
-/// (formatted once per event with SseFormatter); the <c>retry:</c> hint and <c>: ping</c> comments, which
-/// SseFormatter cannot express, are written between frames. Every frame is flushed at once.
+/// (formatted once per event with SseFormatter). The opening <c>retry:</c> hint and the <c>: ping</c> comments are
+/// written by hand: SseFormatter writes <c>retry:</c> only inside an event (<c>SseItem.ReconnectionInterval</c>), always
+/// with a <c>data:</c> line, which an EventSource would dispatch as an empty message; and it writes no comments.
+/// Every frame is flushed at once.
 /// </summary>
 public static class StreamApi
 {
@@ -168,7 +171,7 @@ public static class StreamApi
         }
     }
 
-    private static async Task WriteBatchAsync(System.IO.Pipelines.PipeWriter writer, StreamSubscription subscription,
+    private static async Task WriteBatchAsync(PipeWriter writer, StreamSubscription subscription,
         List<DispatchedEvent> batch, CancellationToken ct)
     {
         using var activity = subscription.Traced

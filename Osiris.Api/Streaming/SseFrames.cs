@@ -4,7 +4,7 @@ using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
 
-namespace Osiris.Api.Stream;
+namespace Osiris.Api.Streaming;
 
 /// <summary>
 /// Formats an event's SSE frame (<c>id:</c>, <c>event:</c>, <c>data:</c>) once with <see cref="SseFormatter"/>;
@@ -31,7 +31,7 @@ public static class SseFrames
         yield return item;
     }
 
-    private sealed class BufferWriterStream(ArrayBufferWriter<byte> buffer) : System.IO.Stream
+    private sealed class BufferWriterStream(ArrayBufferWriter<byte> buffer) : Stream
     {
         public override bool CanRead => false;
         public override bool CanSeek => false;

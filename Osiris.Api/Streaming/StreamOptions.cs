@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Osiris.Api.Stream;
+namespace Osiris.Api.Streaming;
 
 /// <summary><c>Osiris:Stream</c>: tuning of <c>GET /api/v1/stream</c>.</summary>
 public sealed class StreamOptions
