@@ -26,6 +26,8 @@ public static class Extensions
 #pragma warning disable EXTEXP0001
         builder.Services.AddHttpClient(BrainFactory.GeminiHttpClient, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .RemoveAllResilienceHandlers();
+        builder.Services.AddHttpClient(McpToolbox.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddSingleton<BrainFactory>();

@@ -1,3 +1,5 @@
+using Osiris.Shared.Contracts;
+
 namespace Osiris.AppHost;
 
 /// <summary>
@@ -8,8 +10,8 @@ public static class BrainParameters
 {
     private static readonly (string Provider, string Prefix, string DefaultModel)[] Providers =
     [
-        ("OpenAI", "openai", "gpt-4o"),
-        ("Gemini", "gemini", "gemini-2.5-pro"),
+        ("OpenAI", "openai", BrainNames.OpenAIDefaultModel),
+        ("Gemini", "gemini", BrainNames.GeminiDefaultModel),
         ("Compatible", "compatible", ""),
     ];
 

@@ -29,6 +29,8 @@ public static class Extensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OsirisApi>();
         builder.Services.AddSingleton<LiveStore>();
+        builder.Services.AddSingleton<BrainCatalogStore>();
+        builder.Services.AddSingleton<LiveLoader>();
         builder.Services.AddHostedService<EventStreamService>();
         builder.Services.AddOsirisAccess();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();

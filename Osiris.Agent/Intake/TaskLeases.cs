@@ -71,7 +71,7 @@ public sealed class TaskLeases(IServiceScopeFactory scopes, IOptions<AgentOption
             task.PausedFor = null;
             task.Result = null;
             task.UpdatedAt = time.UtcNow();
-            await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task), ct);
+            await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id, task.ToUpdate(), ct);
         }
         return waiting.Count;
     }

@@ -23,7 +23,7 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await run.BeginStepAsync(cancellationToken);
-        var kind = options?.AdditionalProperties?.TryGetValue(KindProperty, out var k) == true ? k as string ?? "text" : "text";
+        var kind = options?.AdditionalProperties?.TryGetValue(KindProperty, out var k) == true ? k as string ?? MessageKinds.Text : MessageKinds.Text;
         var text = new StreamedMessage(run, kind, cancellationToken);
         StreamedMessage? thought = null;
         var drafts = new FileDrafts(run, cancellationToken);
@@ -69,7 +69,7 @@ public sealed class AgentTurnChatClient(IChatClient inner, TaskRun run) : Delega
                         text.Append(t.Text);
                         break;
                     case TextReasoningContent { Text.Length: > 0 } r:
-                        (thought ??= new StreamedMessage(run, "thought", cancellationToken)).Append(r.Text);
+                        (thought ??= new StreamedMessage(run, MessageKinds.Thought, cancellationToken)).Append(r.Text);
                         break;
                     case UsageContent usage:
                         input += usage.Details.InputTokenCount ?? 0;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.ML.Tokenizers;
 using Osiris.Agent.Brains.Gemini;
+using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Agent.Loop;
@@ -75,16 +76,16 @@ public static class Conversation
         {
             switch (message.Kind, message.Role)
             {
-                case ("plan", "assistant"):
+                case (MessageKinds.Plan, MessageRoles.Assistant):
                     Close();
                     history.Add(Plan(message.Text));
                     history.Add(new ChatMessage(ChatRole.User, AfterPlan));
                     break;
-                case ("text", "assistant"):
+                case (MessageKinds.Text, MessageRoles.Assistant):
                     Close();
                     assistant = new ChatMessage(ChatRole.Assistant, message.Text);
                     break;
-                case ("tool_call", _) when message.Data is not null:
+                case (MessageKinds.ToolCall, _) when message.Data is not null:
                     var call = JsonDocument.Parse(message.Data).RootElement;
                     int? step = call.TryGetProperty("step", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : null;
                     var hasCalls = assistant?.Contents.OfType<FunctionCallContent>().Any() == true;
@@ -98,7 +99,7 @@ public static class Conversation
                     var arguments = JsonSerializer.Deserialize<Dictionary<string, object?>>(call.GetProperty("arguments").GetRawText());
                     assistant.Contents.Add(new FunctionCallContent(CallId(call.GetProperty("callId").GetString()!), call.GetProperty("name").GetString()!, arguments));
                     break;
-                case ("tool_result", _) when message.Data is not null:
+                case (MessageKinds.ToolResult, _) when message.Data is not null:
                     var result = JsonDocument.Parse(message.Data).RootElement;
                     var callId = CallId(result.GetProperty("callId").GetString()!);
                     if (assistant?.Contents.OfType<FunctionCallContent>().Any(c => c.CallId == callId) == true)
@@ -107,7 +108,7 @@ public static class Conversation
                         (results ??= new ChatMessage(ChatRole.Tool, [])).Contents.Add(Result(callId, result.GetProperty("result").GetString() ?? "", failed));
                     }
                     break;
-                case (_, "user"):
+                case (_, MessageRoles.User):
                     seenPersonMessages.Add(message.Id);
                     var said = new ChatMessage(ChatRole.User, message.Text);
                     if (assistant is null)
@@ -139,7 +140,7 @@ public static class Conversation
         return id.StartsWith(GeminiParts.LegacyGeneratedCallIdPrefix, StringComparison.Ordinal) ? GeminiParts.GeneratedCallIdPrefix + hash : "c-" + hash;
     }
 
-    private static readonly Lazy<Tokenizer> Tokens = new(() => TiktokenTokenizer.CreateForModel("gpt-4o"));
+    private static readonly Lazy<Tokenizer> Tokens = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 
     /// <summary>
     /// Tokens the history will take, counted with GPT-4o's tokenizer (o200k); for Gemini, which has no local tokenizer,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Osiris.Agent.Loop;
@@ -8,8 +7,9 @@ namespace Osiris.Agent.Loop;
 /// per token. A piece that arrives when the last publication is a window old goes out at once; otherwise it waits
 /// only for the rest of the window. Publications run one after another, in order, off the caller's thread.
 /// </summary>
-public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, CancellationToken ct)
+public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, CancellationToken ct, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly StringBuilder _pending = new();
     private readonly StringBuilder _all = new();
     private readonly Lock _gate = new();
@@ -33,7 +33,7 @@ public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, 
             if (!_scheduled)
             {
                 _scheduled = true;
-                _flush = FlushAfterAsync(_flush, window - Stopwatch.GetElapsedTime(_lastFlush));
+                _flush = FlushAfterAsync(_flush, window - _time.GetElapsedTime(_lastFlush));
             }
         }
     }
@@ -41,7 +41,7 @@ public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, 
     private async Task FlushAfterAsync(Task previous, TimeSpan wait)
     {
         await Task.Yield(); // never publish inline, inside the caller's lock, on the model stream's thread
-        var delay = wait > TimeSpan.Zero ? Task.Delay(wait, ct) : Task.CompletedTask;
+        var delay = wait > TimeSpan.Zero ? Task.Delay(wait, _time, ct) : Task.CompletedTask;
         await previous;
         await delay;
         await PublishPendingAsync();
@@ -55,7 +55,7 @@ public sealed class DeltaCoalescer(TimeSpan window, Func<string, Task> publish, 
             delta = _pending.ToString();
             _pending.Clear();
             _scheduled = false;
-            _lastFlush = Stopwatch.GetTimestamp();
+            _lastFlush = _time.GetTimestamp();
         }
         if (delta.Length > 0)
         {

@@ -30,7 +30,7 @@ public sealed class StreamedMessage
     public void Append(string piece) => _deltas.Append(piece);
 
     private Task PublishDeltaAsync(string delta) =>
-        _run.PublishAsync(EventTypes.NewMessage, new NewMessagePayload(MessageId, "assistant", _kind, Text: null, Delta: delta, Final: false, Model: _run.Model), _ct);
+        _run.PublishAsync(EventTypes.NewMessage, new NewMessagePayload(MessageId, MessageRoles.Assistant, _kind, Text: null, Delta: delta, Final: false, Model: _run.Model), _ct);
 
     /// <summary>Flushes what is pending, then stores and publishes the whole message (nothing when it is empty).</summary>
     public async Task<string> CompleteAsync()
@@ -41,8 +41,8 @@ public sealed class StreamedMessage
         {
             await _run.StoreMessageAsync(new MessageRecord
             {
-                Id = MessageId, TaskId = _run.TaskId, Role = "assistant", Kind = _kind, Text = text, Model = _run.Model, CreatedAt = _run.Now,
-            }, new NewMessagePayload(MessageId, "assistant", _kind, text, Delta: null, Final: true, Model: _run.Model), _ct);
+                Id = MessageId, TaskId = _run.TaskId, Role = MessageRoles.Assistant, Kind = _kind, Text = text, Model = _run.Model, CreatedAt = _run.Now,
+            }, new NewMessagePayload(MessageId, MessageRoles.Assistant, _kind, text, Delta: null, Final: true, Model: _run.Model), _ct);
         }
         return text;
     }
@@ -54,7 +54,7 @@ public sealed class StreamedMessage
         if (Text.Length > 0)
         {
             await _run.PublishAsync(EventTypes.NewMessage,
-                new NewMessagePayload(MessageId, "assistant", _kind, Text: "", Delta: null, Final: true, Model: _run.Model, Retracted: true), CancellationToken.None);
+                new NewMessagePayload(MessageId, MessageRoles.Assistant, _kind, Text: "", Delta: null, Final: true, Model: _run.Model, Retracted: true), CancellationToken.None);
         }
     }
 }

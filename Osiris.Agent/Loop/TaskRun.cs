@@ -72,7 +72,7 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
         Brain = brain;
         Model = model;
         await UpdateTaskAsync(t => { t.Brain = brain; t.Model = model; }, ct,
-            new EventDraft(EventTypes.SystemNotification, taskId, new SystemNotificationPayload("warning", announcement)));
+            new EventDraft(EventTypes.SystemNotification, taskId, new SystemNotificationPayload(NotificationLevels.Warning, announcement)));
     }
 
     /// <summary>Counts a model turn; a used-up token or cost budget pauses the task before the call is made.</summary>
@@ -136,7 +136,7 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
     }
 
     public static EventDraft TaskUpdate(TaskRecord task, ApprovalRequest? approval = null) =>
-        new(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task, approval));
+        new(EventTypes.TaskUpdate, task.Id, task.ToUpdate(approval));
 
     public Task PublishAsync(string type, object payload, CancellationToken ct) =>
         WriteAsync((db, publisher) => publisher.PublishAsync(db, type, taskId, payload, ct));

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Osiris.Agent.Brains;
-using Osiris.Agent.Intake;
 using Osiris.Agent.Tools;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
@@ -58,7 +57,7 @@ public sealed class TaskRunner(
             var history = await RebuildHistoryAsync(run, task, mcp, ct);
             if (!Conversation.HasPlan(history))
             {
-                var planOptions = new ChatOptions { AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = "plan" } };
+                var planOptions = new ChatOptions { AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = MessageKinds.Plan } };
                 var plan = await TurnAsync(run, pipeline,
                     [.. history, new ChatMessage(ChatRole.User, "Before you start, write a short numbered plan (at most 6 steps). Do not call tools yet.")],
                     planOptions, ct);
@@ -111,7 +110,7 @@ public sealed class TaskRunner(
         {
             Tools = [.. mcp.Tools],
             ToolMode = ChatToolMode.Auto,
-            AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = "text" },
+            AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = MessageKinds.Text },
         };
         var badEndings = 0;
         (string Key, int Count) lastFailure = ("", 0);
@@ -289,7 +288,7 @@ public sealed class TaskRunner(
     public static async Task<List<MessageRecord>> ReadNewPersonMessagesAsync(TaskRun run, CancellationToken ct)
     {
         var messages = await run.ReadAsync(db => db.Messages.AsNoTracking()
-            .Where(m => m.TaskId == run.TaskId && m.Role == "user").OrderBy(m => m.CreatedAt).ToListAsync(ct));
+            .Where(m => m.TaskId == run.TaskId && m.Role == MessageRoles.User).OrderBy(m => m.CreatedAt).ToListAsync(ct));
         return messages.Where(m => run.SeenMessages.Add(m.Id)).ToList();
     }
 }

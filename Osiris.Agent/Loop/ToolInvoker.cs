@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
-using Osiris.Agent.Intake;
 using Osiris.Agent.Tools;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
@@ -31,7 +30,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         var arguments = new Dictionary<string, object?>(call.Arguments ?? new Dictionary<string, object?>());
         var argumentsJson = JsonSerializer.SerializeToElement(arguments, OsirisJson.Options);
 
-        await StoreAsync("assistant", "tool_call", $"{name} {argumentsJson}", new { callId = call.CallId, name, arguments = argumentsJson, step = run.Step }, ct);
+        await StoreAsync(MessageRoles.Assistant, MessageKinds.ToolCall, $"{name} {argumentsJson}", new { callId = call.CallId, name, arguments = argumentsJson, step = run.Step }, ct);
 
         ToolOutcome outcome;
         if (run.RequireApproval && NeedApproval.Contains(name) && !await ApprovedAsync(name, argumentsJson, ct))
@@ -53,7 +52,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         }
 
         var text = Cap(outcome.Text, run.Options.MaxToolOutputChars);
-        await StoreAsync("tool", "tool_result", text.Length <= 8000 ? text : text[..8000] + "\n[shortened for display]",
+        await StoreAsync(MessageRoles.Tool, MessageKinds.ToolResult, text.Length <= 8000 ? text : text[..8000] + "\n[shortened for display]",
             new { callId = call.CallId, name, result = text, failed = outcome.Failed }, ct);
         return outcome with { Text = text };
     }
@@ -164,7 +163,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
     {
         var approval = new ApprovalRecord
         {
-            Id = Guid.CreateVersion7(), TaskId = run.TaskId, Tool = tool, Arguments = arguments.GetRawText(), Status = "pending", CreatedAt = run.Now,
+            Id = Guid.CreateVersion7(), TaskId = run.TaskId, Tool = tool, Arguments = arguments.GetRawText(), Status = ApprovalStatuses.Pending, CreatedAt = run.Now,
         };
         await run.WriteAsync(async (db, publisher) =>
         {
@@ -185,9 +184,9 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             while (true)
             {
                 var status = await run.ReadAsync(db => db.Approvals.AsNoTracking().Where(a => a.Id == approval.Id).Select(a => a.Status).SingleAsync(ct));
-                if (status != "pending")
+                if (status != ApprovalStatuses.Pending)
                 {
-                    return status == "approved";
+                    return status == ApprovalStatuses.Approved;
                 }
                 await signal.WaitAsync(TimeSpan.FromSeconds(2), ct);
                 ct.ThrowIfCancellationRequested();

@@ -10,15 +10,24 @@ public sealed class McpOptions
 {
     public const string Section = "Agent:Mcp";
 
-    /// <summary>Defaults to the service-discovery address of <c>mcpserver</c> plus <c>/mcp</c>.</summary>
-    public string? Endpoint { get; set; }
+    /// <summary>
+    /// The AppHost's <c>mcpserver</c>, resolved by service discovery in the HttpClient; set an address to use another
+    /// server. (The MCP transport accepts only http and https addresses, so not the <c>https+http://</c> form.)
+    /// </summary>
+    public string Endpoint { get; set; } = "http://mcpserver/mcp";
 
     public string Token { get; set; } = "";
 }
 
 /// <summary>Opens a task's MCP session: the <c>X-Osiris-Task</c> header fixes the session to the task's workspace.</summary>
-public sealed class McpToolbox(IOptions<McpOptions> options, IConfiguration configuration, ILoggerFactory loggers)
+public sealed class McpToolbox(IOptions<McpOptions> options, IHttpClientFactory http, ILoggerFactory loggers)
 {
+    /// <summary>
+    /// The MCP connection's HttpClient: service discovery resolves <c>mcpserver</c>; no resilience handler or timeout,
+    /// since a <c>run_command</c> call streams for up to its own limit, and a failed call must never be sent twice.
+    /// </summary>
+    public const string HttpClientName = "mcp";
+
     public async Task<TaskTools> ConnectAsync(Guid taskId, CancellationToken ct)
     {
         var session = new TaskTools(this, taskId, loggers.CreateLogger<TaskTools>());
@@ -28,12 +37,9 @@ public sealed class McpToolbox(IOptions<McpOptions> options, IConfiguration conf
 
     internal async Task<(McpClient Client, IList<McpClientTool> Tools)> OpenAsync(Guid taskId, CancellationToken ct)
     {
-        var endpoint = options.Value.Endpoint
-            ?? (configuration["services:mcpserver:http:0"] is { Length: > 0 } service ? service.TrimEnd('/') + "/mcp" : null)
-            ?? throw new InvalidOperationException("No MCP server address: set Agent:Mcp:Endpoint or run through the AppHost.");
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
-            Endpoint = new Uri(endpoint),
+            Endpoint = new Uri(options.Value.Endpoint),
             TransportMode = HttpTransportMode.StreamableHttp,
             Name = $"osiris-task-{taskId}",
             AdditionalHeaders = new Dictionary<string, string>
@@ -41,7 +47,7 @@ public sealed class McpToolbox(IOptions<McpOptions> options, IConfiguration conf
                 ["X-Osiris-Task"] = taskId.ToString(),
                 ["Authorization"] = $"Bearer {options.Value.Token}",
             },
-        }, loggers);
+        }, http.CreateClient(HttpClientName), loggers, ownsHttpClient: true);
         var client = await McpClient.CreateAsync(transport, new McpClientOptions
         {
             ClientInfo = new() { Name = "osiris-agent", Version = "1.0" },

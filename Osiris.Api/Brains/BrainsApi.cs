@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Osiris.Api.Security;
+using Osiris.Api.Validation;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
@@ -14,7 +15,7 @@ public static class BrainsApi
 {
     public static RouteGroupBuilder MapBrainsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Brains");
+        var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Brains");
         group.MapGet("/brains", ListBrains);
         group.MapGet("/settings/brain", GetDefault);
         group.MapPut("/settings/brain", SetDefault);
@@ -30,7 +31,7 @@ public static class BrainsApi
     public static async Task<Results<Ok<BrainChoice>, ValidationProblem>> SetDefault(BrainChoice choice, OsirisDbContext db,
         IOptions<BrainSettings> settings, EventPublisher publisher, CancellationToken ct)
     {
-        if (Validate(choice, settings.Value) is { } errors)
+        if (NotConfigured(choice, settings.Value) is { } errors)
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -46,7 +47,7 @@ public static class BrainsApi
             row.Value = json;
         }
         await publisher.PublishAsync(db, EventTypes.SystemNotification, null,
-            new SystemNotificationPayload("info", $"Default brain is now {normalised.Brain} ({normalised.Model})."), ct);
+            new SystemNotificationPayload(NotificationLevels.Info, $"Default brain is now {normalised.Brain} ({normalised.Model})."), ct);
         return TypedResults.Ok(normalised);
     }
 
@@ -55,32 +56,13 @@ public static class BrainsApi
         var provider = settings.For(brain);
         var model = provider.Model.Length > 0 ? provider.Model : brain;
         return new BrainInfo(brain, brain == BrainNames.Offline || provider.IsConfigured, model,
-            brain switch
-            {
-                BrainNames.OpenAI => Distinct(model, "gpt-4o", "gpt-4o-mini", "gpt-4.1"),
-                BrainNames.Gemini => Distinct(model, "gemini-2.5-pro", "gemini-2.5-flash"),
-                _ => [model],
-            },
+            BrainNames.OfferedModels(brain).Prepend(model).Distinct().ToList(),
             Offline: brain == BrainNames.Offline);
     }).ToList();
 
-    /// <summary>Null when the choice names a configured brain; otherwise the errors, naming what is configured.</summary>
-    public static Dictionary<string, string[]>? Validate(BrainChoice? choice, BrainSettings settings)
-    {
-        if (choice is null || !BrainNames.All.Contains(choice.Brain))
-        {
-            return new() { ["brain"] = [$"Unknown brain '{choice?.Brain}'. Allowed: {string.Join(", ", BrainNames.All)}."] };
-        }
-        if (!settings.ConfiguredBrains().Contains(choice.Brain))
-        {
-            return new() { ["brain"] = [$"Brain '{choice.Brain}' is not configured. Configured: {string.Join(", ", settings.ConfiguredBrains())}."] };
-        }
-        if (choice.Model is { Length: > 100 })
-        {
-            return new() { ["model"] = ["The model name has at most 100 characters."] };
-        }
-        return null;
-    }
-
-    private static string[] Distinct(params string[] models) => models.Distinct().ToArray();
+    /// <summary>Null when the (well-formed) choice names a brain configured here; otherwise the error, naming what is.</summary>
+    public static Dictionary<string, string[]>? NotConfigured(BrainChoice choice, BrainSettings settings) =>
+        settings.ConfiguredBrains().Contains(choice.Brain)
+            ? null
+            : new() { ["brain"] = [$"Brain '{choice.Brain}' is not configured. Configured: {string.Join(", ", settings.ConfiguredBrains())}."] };
 }

@@ -76,8 +76,8 @@ public static class ChannelIntake
             task.ReplySubject = Fit(message.ReplySubject, 1000);
             db.Tasks.Add(task);
             record.TaskId = task.Id;
-            append.Add(EventTypes.TaskCreated, task.Id, TaskDto.From(task));
-            append.Add(EventTypes.SystemNotification, null, new SystemNotificationPayload("info", Announcement(message)));
+            append.Add(EventTypes.TaskCreated, task.Id, task.ToDto());
+            append.Add(EventTypes.SystemNotification, null, new SystemNotificationPayload(NotificationLevels.Info, Announcement(message)));
             await append.CommitAsync(ct);
             return new IntakeResult(IntakeOutcome.NewTask, task.Id);
         }

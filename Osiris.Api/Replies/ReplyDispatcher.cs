@@ -93,11 +93,11 @@ public sealed class ReplyDispatcher(
             // Deliveries abandoned mid-way (the replica stopped during a retry) are taken up again.
             var stale = time.UtcNow().AddMinutes(-5);
             var abandoned = await db.Deliveries
-                .Where(d => (d.Status == "sending" || d.Status == "retrying") && d.UpdatedAt < stale)
+                .Where(d => (d.Status == DeliveryStatuses.Sending || d.Status == DeliveryStatuses.Retrying) && d.UpdatedAt < stale)
                 .Select(d => d.TaskId).ToListAsync(ct);
             if (abandoned.Count > 0)
             {
-                await db.Deliveries.Where(d => abandoned.Contains(d.TaskId) && (d.Status == "sending" || d.Status == "retrying") && d.UpdatedAt < stale)
+                await db.Deliveries.Where(d => abandoned.Contains(d.TaskId) && (d.Status == DeliveryStatuses.Sending || d.Status == DeliveryStatuses.Retrying) && d.UpdatedAt < stale)
                     .ExecuteDeleteAsync(ct);
                 pending.AddRange(abandoned);
             }
@@ -117,7 +117,7 @@ public sealed class ReplyDispatcher(
         var delivery = new DeliveryRecord
         {
             Id = Guid.CreateVersion7(), TaskId = task.Id, Channel = task.Source, Recipient = task.ReplyAddress!,
-            Status = "sending", CreatedAt = time.UtcNow(), UpdatedAt = time.UtcNow(),
+            Status = DeliveryStatuses.Sending, CreatedAt = time.UtcNow(), UpdatedAt = time.UtcNow(),
         };
         db.Deliveries.Add(delivery);
         try
@@ -140,7 +140,7 @@ public sealed class ReplyDispatcher(
                 delivery.ExternalId = task.Source == TaskSources.WhatsApp
                     ? await scope.ServiceProvider.GetRequiredService<WhatsAppSender>().SendAsync(task, text, ct)
                     : await scope.ServiceProvider.GetRequiredService<EmailSender>().SendAsync(task, text, ct);
-                delivery.Status = "sent";
+                delivery.Status = DeliveryStatuses.Sent;
                 delivery.LastError = null;
                 if (task.Source == TaskSources.Email && delivery.ExternalId is { } messageId)
                 {
@@ -150,7 +150,7 @@ public sealed class ReplyDispatcher(
                         Channel = TaskSources.Email, ExternalId = messageId, Kind = "outbound", TaskId = task.Id, ReceivedAt = time.UtcNow(),
                     });
                 }
-                await FinishAttemptAsync(db, publisher, delivery, "info",
+                await FinishAttemptAsync(db, publisher, delivery, NotificationLevels.Info,
                     $"Reply to {task.Sender ?? task.ReplyAddress} delivered over {channelName} (attempt {attempt}).", ct);
                 return;
             }
@@ -159,10 +159,10 @@ public sealed class ReplyDispatcher(
                 // Anything a channel throws (timeouts, DNS, a malformed answer, a bad address) is a failed attempt.
                 var ex = raw as DeliveryException ?? new DeliveryException(raw.Message, permanent: raw is FormatException or MimeKit.ParseException);
                 var final = ex.Permanent || attempt >= options.Value.MaxAttempts;
-                delivery.Status = final ? "failed" : "retrying";
+                delivery.Status = final ? DeliveryStatuses.Failed : DeliveryStatuses.Retrying;
                 delivery.LastError = ex.Message;
                 logger.LogWarning("Reply for task {TaskId} over {Channel}, attempt {Attempt}: {Error}", task.Id, channelName, attempt, ex.Message);
-                await FinishAttemptAsync(db, publisher, delivery, final ? "error" : "warning", final
+                await FinishAttemptAsync(db, publisher, delivery, final ? NotificationLevels.Error : NotificationLevels.Warning, final
                     ? $"Reply to {task.Sender ?? task.ReplyAddress} over {channelName} failed after {attempt} attempt(s): {ex.Message}"
                     : $"Reply over {channelName}, attempt {attempt} failed: {ex.Message}; retrying in {delay.TotalSeconds:0.##} s.", ct);
                 if (final)

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Osiris.Api.Security;
@@ -23,7 +24,7 @@ public sealed class ApiKeyFilter(IOptions<ApiKeyOptions> options) : IEndpointFil
         Challenge(context.HttpContext) ?? await next(context);
 
     /// <summary>Null when the request carries the API key; otherwise the 401 problem to return.</summary>
-    public IResult? Challenge(HttpContext http)
+    public ProblemHttpResult? Challenge(HttpContext http)
     {
         var header = http.Request.Headers.Authorization.ToString();
         const string scheme = "Bearer ";

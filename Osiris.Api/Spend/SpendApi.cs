@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Api.Security;
+using Osiris.Api.Validation;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
 
@@ -11,18 +12,20 @@ public static class SpendApi
 {
     public static RouteGroupBuilder MapSpendApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/spend").RequireApiKey().WithTags("Spend");
+        var group = app.MapGroup("/api/v1/spend").RequireApiKey().ValidateRequests().WithTags("Spend");
         group.MapGet("/", GetSpend);
         return group;
     }
 
-    public static async Task<Results<Ok<SpendReport>, ValidationProblem>> GetSpend(int? days, OsirisDbContext db, TimeProvider time, CancellationToken ct)
+    /// <summary>The query of <c>GET /api/v1/spend</c>: how many days back, today included (1 to 90, default 14).</summary>
+    public sealed record SpendQuery(int? Days) : IValidatable
     {
-        if (days is < 1 or > 90)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = ["days is 1 to 90."] });
-        }
-        var since = new DateTimeOffset(time.GetUtcNow().UtcDateTime.Date.AddDays(1 - (days ?? 14)), TimeSpan.Zero);
+        public Dictionary<string, string[]> Validate() => Days is < 1 or > 90 ? new() { ["days"] = ["days is 1 to 90."] } : [];
+    }
+
+    public static async Task<Ok<SpendReport>> GetSpend([AsParameters] SpendQuery query, OsirisDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var since = new DateTimeOffset(time.GetUtcNow().UtcDateTime.Date.AddDays(1 - (query.Days ?? 14)), TimeSpan.Zero);
         // A bounded window of small rows: grouped here, the same way on PostgreSQL and SQLite.
         var calls = await db.ModelCalls.AsNoTracking().Where(c => c.CreatedAt >= since)
             .Select(c => new { c.TaskId, c.Source, c.CreatedAt, c.CostUsd, Tokens = c.InputTokens + c.OutputTokens }).ToListAsync(ct);

@@ -6,10 +6,12 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Osiris.Api.Security;
+using Osiris.Api.Validation;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
@@ -29,49 +31,61 @@ public static class StreamApi
 
     public static RouteGroupBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Stream");
+        var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Stream");
         group.MapGet("/stream", StreamEvents)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesValidationProblem();
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         return group;
     }
 
-    public static async Task<IResult> StreamEvents(
+    /// <summary>The stream's filters and resume point: query <c>taskId</c> (repeatable), <c>types</c>, <c>lastEventId</c>, or the <c>Last-Event-ID</c> header.</summary>
+    public sealed record StreamQuery(
+        [FromQuery(Name = "taskId")] Guid[]? TaskIds,
+        [FromQuery] string? Types,
+        [FromQuery] string? LastEventId,
+        [FromHeader(Name = "Last-Event-ID")] string? LastEventIdHeader) : IValidatable
+    {
+        private string? ResumeText => string.IsNullOrWhiteSpace(LastEventIdHeader) ? LastEventId : LastEventIdHeader;
+
+        /// <summary>Replay after this id, then live; null: live only.</summary>
+        public long? ResumeAfter =>
+            long.TryParse(ResumeText?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var after) ? after : null;
+
+        public EventFilter Filter
+        {
+            get
+            {
+                var types = Types?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                return new EventFilter(TaskIds is { Length: > 0 } ? TaskIds.ToHashSet() : null, types is { Count: > 0 } ? types : null);
+            }
+        }
+
+        public Dictionary<string, string[]> Validate()
+        {
+            var errors = new Dictionary<string, string[]>();
+            if (!string.IsNullOrWhiteSpace(ResumeText) && ResumeAfter is null)
+            {
+                errors["Last-Event-ID"] = [$"'{ResumeText}' is not an event id; send a non-negative integer (0 replays from the start)."];
+            }
+            var unknown = Types?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(t => !EventTypes.All.Contains(t)).ToList() ?? [];
+            if (unknown.Count > 0)
+            {
+                errors["types"] = [$"Unknown event type {string.Join(", ", unknown)}. Allowed: {string.Join(", ", EventTypes.All)}."];
+            }
+            return errors;
+        }
+    }
+
+    public static async Task<EmptyHttpResult> StreamEvents(
         HttpContext http,
         EventHub hub,
         OsirisDbContext db,
         IOptions<StreamOptions> options,
         IHostApplicationLifetime lifetime,
-        [FromQuery(Name = "taskId")] Guid[]? taskIds,
-        [FromQuery] string? types,
-        [FromQuery] string? lastEventId,
-        [FromHeader(Name = "Last-Event-ID")] string? lastEventIdHeader)
+        [AsParameters] StreamQuery query)
     {
-        var resumeText = string.IsNullOrWhiteSpace(lastEventIdHeader) ? lastEventId : lastEventIdHeader;
-        long? resumeAfter = null;
-        if (!string.IsNullOrWhiteSpace(resumeText))
-        {
-            if (!long.TryParse(resumeText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["Last-Event-ID"] = [$"'{resumeText}' is not an event id; send a non-negative integer (0 replays from the start)."],
-                });
-            }
-            resumeAfter = parsed;
-        }
-
-        var typeSet = types?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = typeSet?.Where(t => !EventTypes.All.Contains(t)).ToList() ?? [];
-        if (unknown.Count > 0)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["types"] = [$"Unknown event type {string.Join(", ", unknown)}. Allowed: {string.Join(", ", EventTypes.All)}."],
-            });
-        }
-        var filter = new EventFilter(taskIds is { Length: > 0 } ? taskIds.ToHashSet() : null, typeSet is { Count: > 0 } ? typeSet : null);
-
+        var resumeAfter = query.ResumeAfter;
+        var filter = query.Filter;
         await hub.Ready.WaitAsync(http.RequestAborted);
         using var subscription = hub.Subscribe(filter);
 
@@ -93,7 +107,7 @@ public static class StreamApi
         {
             // The client went away, or the replica is stopping.
         }
-        return Results.Empty;
+        return TypedResults.Empty;
     }
 
     /// <summary>

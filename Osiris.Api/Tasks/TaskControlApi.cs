@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Osiris.Api.Brains;
 using Osiris.Api.Security;
+using Osiris.Api.Validation;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
@@ -14,7 +15,7 @@ public static class TaskControlApi
 {
     public static RouteGroupBuilder MapTaskControlApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().WithTags("Tasks");
+        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().ValidateRequests().WithTags("Tasks");
         group.MapPut("/{id:guid}/brain", SwitchBrain);
         group.MapPost("/{id:guid}/approvals/{approvalId:guid}", Decide);
         group.MapPost("/{id:guid}/resume", Resume);
@@ -25,25 +26,24 @@ public static class TaskControlApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SwitchBrain(Guid id, BrainChoice choice,
         OsirisDbContext db, EventPublisher publisher, IOptions<BrainSettings> settings, TimeProvider time, CancellationToken ct)
     {
-        if (BrainsApi.Validate(choice, settings.Value) is { } errors)
+        if (BrainsApi.NotConfigured(choice, settings.Value) is { } errors)
         {
             return TypedResults.ValidationProblem(errors);
         }
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+            return TaskProblems.NotFound(id);
         }
         if (!TaskStatuses.IsOpen(task.Status))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is closed", detail: $"Task {id} is {task.Status}.");
+            return TaskProblems.Closed(task);
         }
         task.Brain = choice.Brain;
         task.Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model;
         task.UpdatedAt = time.UtcNow();
-        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id,
-            TaskUpdatePayload.From(task), ct);
-        return TypedResults.Ok(TaskDto.From(task));
+        await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id, task.ToUpdate(), ct);
+        return TypedResults.Ok(task.ToDto());
     }
 
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> Decide(Guid id, Guid approvalId, ApprovalDecision decision,
@@ -53,31 +53,28 @@ public static class TaskControlApi
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (approval is null || task is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Approval not found",
-                detail: $"Task {id} has no approval {approvalId}.");
+            return TaskProblems.ApprovalNotFound(id, approvalId);
         }
-        if (approval.Status != "pending")
+        if (approval.Status != ApprovalStatuses.Pending)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already decided",
-                detail: $"Approval {approvalId} was already {approval.Status}.");
+            return TaskProblems.AlreadyDecided(approvalId, approval.Status);
         }
         // Only the first decision counts, even when two people click at once.
         await using var append = await publisher.BeginAsync(db, ct);
         var now = time.UtcNow();
-        var status = decision.Approve ? "approved" : "denied";
-        var decided = await db.Approvals.Where(a => a.Id == approvalId && a.Status == "pending")
+        var status = decision.Approve ? ApprovalStatuses.Approved : ApprovalStatuses.Denied;
+        var decided = await db.Approvals.Where(a => a.Id == approvalId && a.Status == ApprovalStatuses.Pending)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, status).SetProperty(a => a.DecidedAt, now), ct);
         if (decided == 0)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already decided",
-                detail: $"Approval {approvalId} was already decided.");
+            return TaskProblems.AlreadyDecided(approvalId);
         }
         await db.Tasks.Where(t => t.Id == id && t.Status == TaskStatuses.AwaitingApproval)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, TaskStatuses.Running).SetProperty(t => t.UpdatedAt, now), ct);
         await db.Entry(task).ReloadAsync(ct);
-        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
+        append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
         await append.CommitAsync(ct);
-        return TypedResults.Ok(TaskDto.From(task));
+        return TypedResults.Ok(task.ToDto());
     }
 
     /// <summary>
@@ -87,22 +84,14 @@ public static class TaskControlApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> Resume(Guid id, ResumeRequest request,
         OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
-        if (request.RaiseBudgetUsd is < 0 or > 10_000 || request.RaiseTokens is < 0 or > 100_000_000)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["raiseBudgetUsd"] = ["raiseBudgetUsd is 0 to 10,000 US dollars; raiseTokens is 0 to 100,000,000."],
-            });
-        }
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
+            return TaskProblems.NotFound(id);
         }
         if (task.Status != TaskStatuses.Paused)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is not paused",
-                detail: $"Task {id} is {task.Status}; only a paused task can be resumed.");
+return TaskProblems.NotPaused(task);
         }
         if (task.PausedFor == PauseReasons.Budget && (request.RaiseBudgetUsd ?? 0) <= 0 && (request.RaiseTokens ?? 0) <= 0)
         {
@@ -130,15 +119,15 @@ public static class TaskControlApi
         if (resumed == 0)
         {
             await db.Entry(task).ReloadAsync(ct);
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is not paused", detail: $"Task {id} is {task.Status}.");
+            return TaskProblems.NotPaused(task);
         }
         await db.Entry(task).ReloadAsync(ct);
-        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
-        append.Add(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload("info",
+        append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
+        append.Add(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload(NotificationLevels.Info,
             raiseUsd || raiseTokens
                 ? $"Task {task.Id} resumed with its budget raised to ${task.BudgetUsd:0.##} and {task.BudgetTokens:N0} tokens."
                 : $"Task {task.Id} resumed."));
         await append.CommitAsync(ct);
-        return TypedResults.Ok(TaskDto.From(task));
+        return TypedResults.Ok(task.ToDto());
     }
 }

@@ -14,7 +14,7 @@ public static class TaskIntake
     {
         var task = NewTaskRecord(request, time.UtcNow());
         db.Tasks.Add(task);
-        var dto = TaskDto.From(task);
+        var dto = task.ToDto();
         await publisher.PublishAsync(db, EventTypes.TaskCreated, task.Id, dto, ct);
         return dto;
     }
@@ -48,8 +48,8 @@ public static class TaskIntake
     {
         Id = Guid.CreateVersion7(now),
         TaskId = task.Id,
-        Role = "user",
-        Kind = "text",
+        Role = MessageRoles.User,
+        Kind = MessageKinds.Text,
         Text = text,
         CreatedAt = now,
     };

@@ -3,6 +3,7 @@ using Osiris.Shared.Contracts;
 namespace Osiris.Api.Tasks;
 
 public sealed record CreateTaskRequest(string? Title, string? Description, string? Brain, string? Model, bool? RequireApproval, string? Source)
+    : IValidatable
 {
     public const int MaxTitleLength = 200;
 
@@ -25,9 +26,9 @@ public sealed record CreateTaskRequest(string? Title, string? Description, strin
         {
             errors["brain"] = [$"Unknown brain '{Brain}'. Allowed: {string.Join(", ", BrainNames.All)}."];
         }
-        if (Model is not null && (Model.Length is 0 or > 100))
+        if (Model is not null && (Model.Length is 0 or > BrainChoice.MaxModelLength))
         {
-            errors["model"] = ["The model name must have 1 to 100 characters."];
+            errors["model"] = [$"The model name must have 1 to {BrainChoice.MaxModelLength} characters."];
         }
         if (Source is not null && Source is not (TaskSources.Api or TaskSources.Ui))
         {
@@ -37,7 +38,7 @@ public sealed record CreateTaskRequest(string? Title, string? Description, strin
     }
 }
 
-public sealed record PostMessageRequest(string? Text)
+public sealed record PostMessageRequest(string? Text) : IValidatable
 {
     public const int MaxLength = 20_000;
 
@@ -45,4 +46,27 @@ public sealed record PostMessageRequest(string? Text)
         string.IsNullOrWhiteSpace(Text) ? new() { ["text"] = ["The message text is required."] }
         : Text.Length > MaxLength ? new() { ["text"] = [$"The message has {Text.Length} characters; at most {MaxLength} are allowed."] }
         : [];
+}
+
+/// <summary>The query of <c>GET /api/v1/tasks</c>: <c>status</c> (comma-separated), <c>page</c>, <c>pageSize</c>.</summary>
+public sealed record TaskListQuery(string? Status, int? Page, int? PageSize) : IValidatable
+{
+    public const int MaxPageSize = 200;
+
+    public string[] Statuses { get; } = Status?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+    public Dictionary<string, string[]> Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        var unknown = Statuses.Where(s => !TaskStatuses.All.Contains(s)).ToList();
+        if (unknown.Count > 0)
+        {
+            errors["status"] = [$"Unknown status {string.Join(", ", unknown)}. Allowed: {string.Join(", ", TaskStatuses.All)}."];
+        }
+        if (Page is < 1 or > 1_000_000 || PageSize is < 1 or > MaxPageSize)
+        {
+            errors["page"] = [$"page is 1 to 1,000,000; pageSize is 1 to {MaxPageSize}."];
+        }
+        return errors;
+    }
 }

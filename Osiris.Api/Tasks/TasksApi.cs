@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Api.Security;
+using Osiris.Api.Validation;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
@@ -14,7 +15,7 @@ public static class TasksApi
 
     public static RouteGroupBuilder MapTasksApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().WithTags("Tasks");
+        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().ValidateRequests().WithTags("Tasks");
 
         group.MapPost("/", CreateTask);
         group.MapGet("/", ListTasks);
@@ -26,62 +27,41 @@ public static class TasksApi
         return group;
     }
 
-    public static async Task<Results<Created<TaskDto>, ValidationProblem>> CreateTask(
+    public static async Task<Created<TaskDto>> CreateTask(
         CreateTaskRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
-        var errors = request.Validate();
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
         var task = await TaskIntake.CreateAsync(db, publisher, time, new NewTask(
             request.Title!.Trim(), request.Description!, request.Source ?? TaskSources.Api,
             request.Brain, request.Model, request.RequireApproval ?? false), ct);
         return TypedResults.Created($"/api/v1/tasks/{task.Id}", task);
     }
 
-    public static async Task<Results<Ok<TaskPage>, ValidationProblem>> ListTasks(
-        HttpContext http, OsirisDbContext db, string? status, int? page, int? pageSize, CancellationToken ct)
+    public static async Task<Ok<TaskPage>> ListTasks(
+        HttpContext http, OsirisDbContext db, [AsParameters] TaskListQuery query, CancellationToken ct)
     {
-        var statuses = status?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
-        var unknown = statuses.Where(s => !TaskStatuses.All.Contains(s)).ToList();
-        if (unknown.Count > 0)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["status"] = [$"Unknown status {string.Join(", ", unknown)}. Allowed: {string.Join(", ", TaskStatuses.All)}."],
-            });
-        }
-        if (page is < 1 or > 1_000_000 || pageSize is < 1 or > 200)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["page"] = ["page is 1 to 1,000,000; pageSize is 1 to 200."],
-            });
-        }
+        var statuses = query.Statuses;
 
         // The newest event id is read before the tasks: a client that subscribes from it may see an event twice
         // (already reflected in the list), never miss one.
         var lastEventId = await db.Events.MaxAsync(e => (long?)e.Id, ct) ?? 0;
         http.Response.Headers[LastEventIdHeader] = lastEventId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        var query = db.Tasks.AsNoTracking();
+        var tasks = db.Tasks.AsNoTracking();
         if (statuses.Length > 0)
         {
-            query = query.Where(t => statuses.Contains(t.Status));
+            tasks = tasks.Where(t => statuses.Contains(t.Status));
         }
-        int p = page ?? 1, size = pageSize ?? 50;
-        var total = await query.CountAsync(ct);
-        var items = await query.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id)
+        int p = query.Page ?? 1, size = query.PageSize ?? 50;
+        var total = await tasks.CountAsync(ct);
+        var items = await tasks.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id)
             .Skip((p - 1) * size).Take(size).ToListAsync(ct);
-        return TypedResults.Ok(new TaskPage(items.Select(TaskDto.From).ToList(), total, p, size));
+        return TypedResults.Ok(new TaskPage(items.Select(t => t.ToDto()).ToList(), total, p, size));
     }
 
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> GetTask(Guid id, OsirisDbContext db, CancellationToken ct)
     {
         var task = await db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, ct);
-        return task is null ? TaskNotFound(id) : TypedResults.Ok(TaskDto.From(task));
+        return task is null ? TaskProblems.NotFound(id) : TypedResults.Ok(task.ToDto());
     }
 
     public static async Task<Results<Ok<List<OsirisEvent>>, ProblemHttpResult>> GetTaskEvents(
@@ -89,7 +69,7 @@ public static class TasksApi
     {
         if (!await db.Tasks.AnyAsync(t => t.Id == id, ct))
         {
-            return TaskNotFound(id);
+            return TaskProblems.NotFound(id);
         }
         var take = Math.Clamp(limit ?? 1000, 1, 5000);
         var records = await db.Events.AsNoTracking()
@@ -98,22 +78,17 @@ public static class TasksApi
         return TypedResults.Ok(records.Select(EventPublisher.ToEvent).ToList());
     }
 
-    public static async Task<Results<Accepted<NewMessagePayload>, ValidationProblem, ProblemHttpResult>> PostMessage(
+    public static async Task<Results<Accepted<NewMessagePayload>, ProblemHttpResult>> PostMessage(
         Guid id, PostMessageRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
-        var errors = request.Validate();
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
         {
-            return TaskNotFound(id);
+            return TaskProblems.NotFound(id);
         }
         if (!TaskStatuses.IsOpen(task.Status))
         {
-            return TaskClosed(task);
+            return TaskProblems.Closed(task);
         }
 
         var message = await TaskIntake.AddPersonMessageAsync(db, publisher, time, task, request.Text!, ct);
@@ -126,11 +101,11 @@ public static class TasksApi
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
         {
-            return TaskNotFound(id);
+            return TaskProblems.NotFound(id);
         }
         if (!TaskStatuses.IsOpen(task.Status))
         {
-            return TaskClosed(task);
+            return TaskProblems.Closed(task);
         }
 
         // Conditional, inside the append transaction: a task the agent closed a moment ago is not cancelled after the fact.
@@ -141,18 +116,11 @@ public static class TasksApi
         if (changed == 0)
         {
             await db.Entry(task).ReloadAsync(ct);
-            return TaskClosed(task);
+            return TaskProblems.Closed(task);
         }
         await db.Entry(task).ReloadAsync(ct);
-        append.Add(EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(task));
+        append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
         await append.CommitAsync(ct);
-        return TypedResults.Ok(TaskDto.From(task));
+        return TypedResults.Ok(task.ToDto());
     }
-
-    private static ProblemHttpResult TaskNotFound(Guid id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Task not found", detail: $"There is no task {id}.");
-
-    private static ProblemHttpResult TaskClosed(TaskRecord task) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Task is closed",
-            detail: $"Task {task.Id} is {task.Status}; only queued, running or awaiting_approval tasks accept this.");
 }

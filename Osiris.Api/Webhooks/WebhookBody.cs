@@ -1,4 +1,12 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
 namespace Osiris.Api.Webhooks;
+
+/// <summary>What a webhook answers once it accepted an e-mail: a new task, a message added to one, or a duplicate.</summary>
+public sealed record EmailReceipt(string Outcome, Guid? TaskId);
+
+/// <summary>What the WhatsApp webhook answers: how many of the notification's messages and statuses it took in.</summary>
+public sealed record WhatsAppReceipt(int Created, int Joined, int Duplicates, int Statuses);
 
 /// <summary>Reads a webhook's raw bytes (signatures are computed over them) with a size cap.</summary>
 public static class WebhookBody
@@ -23,11 +31,11 @@ public static class WebhookBody
         return buffer.ToArray();
     }
 
-    public static IResult TooLarge(int maxBytes) => TypedResults.Problem(
+    public static ProblemHttpResult TooLarge(int maxBytes) => TypedResults.Problem(
         statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
         detail: $"Webhook bodies are limited to {maxBytes / 1024} KB.");
 
-    public static IResult NotConfigured(string channel, string parameters) => TypedResults.Problem(
+    public static ProblemHttpResult NotConfigured(string channel, string parameters) => TypedResults.Problem(
         statusCode: StatusCodes.Status503ServiceUnavailable, title: $"{channel} is not configured",
         detail: $"Set the AppHost parameter(s) {parameters} to receive {channel} webhooks.");
 }

@@ -32,7 +32,7 @@ public sealed class WriteFileTool
         }
     }
 
-    private static string UnifiedDiff(string oldText, string newText, string path)
+    internal static string UnifiedDiff(string oldText, string newText, string path)
     {
         // DiffPlex counts the empty piece after a final newline as a line; drop it when both sides end with one,
         // so hunk headers match what diff -u prints.

@@ -8,8 +8,8 @@ public sealed class BrainSettings
 {
     public const string Section = "Osiris:Brains";
 
-    public ProviderSettings OpenAI { get; set; } = new() { Model = "gpt-4o" };
-    public ProviderSettings Gemini { get; set; } = new() { Model = "gemini-2.5-pro" };
+    public ProviderSettings OpenAI { get; set; } = new() { Model = BrainNames.OpenAIDefaultModel };
+    public ProviderSettings Gemini { get; set; } = new() { Model = BrainNames.GeminiDefaultModel };
     public ProviderSettings Compatible { get; set; } = new();
 
     public ProviderSettings For(string brain) => brain switch

@@ -36,11 +36,6 @@ public sealed record TaskUpdatePayload(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? BudgetUsd = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long UnpricedTokens = 0)
 {
-    /// <summary>The one way a task's state becomes a <c>task_update</c>: the result travels once the task ends or pauses.</summary>
-    public static TaskUpdatePayload From(Storage.TaskRecord task, ApprovalRequest? approval = null) =>
-        new(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model, approval,
-            task.Status is TaskStatuses.Completed or TaskStatuses.Failed or TaskStatuses.Paused ? task.Result : null,
-            task.Status == TaskStatuses.Paused ? task.PausedFor : null, task.BudgetUsd, task.UnpricedTokens);
 }
 
 public sealed record NewMessagePayload(
@@ -53,7 +48,60 @@ public sealed record NewMessagePayload(
     string? Model,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Retracted = false);
 
+public static class MessageRoles
+{
+    public const string User = "user";
+    public const string Assistant = "assistant";
+    public const string Tool = "tool";
+    public const string System = "system";
+}
+
+public static class MessageKinds
+{
+    public const string Text = "text";
+    public const string Plan = "plan";
+    public const string Thought = "thought";
+    public const string ToolCall = "tool_call";
+    public const string ToolResult = "tool_result";
+}
+
 public sealed record SystemNotificationPayload(string Level, string Text);
+
+public static class NotificationLevels
+{
+    public const string Info = "info";
+    public const string Warning = "warning";
+    public const string Error = "error";
+}
+
+/// <summary>In <c>task_update</c> while a task awaits approval.</summary>
+public sealed record ApprovalRequest(string Id, string Tool, JsonElement Arguments);
+
+/// <summary><c>artifact_stream</c>: a file in the workspace changed.</summary>
+/// <remarks>
+/// While the model is still writing a file (arguments streamed by OpenAI and compatible endpoints) the agent sends
+/// <c>partial: true</c> updates with <c>version</c> 0: <c>delta</c> is the text appended since the previous one and
+/// <c>size</c> the characters so far. The written version follows; <c>discarded: true</c> ends a draft that was
+/// never written (the call was denied or failed, or the model's turn broke off).
+/// </remarks>
+public sealed record ArtifactStreamPayload(
+    string Path,
+    string Diff,
+    int Version,
+    long Size,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Partial = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Delta = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CallId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Discarded = false);
+
+/// <summary><c>terminal_log</c>: a command printed a line, or ended (then ExitCode and DurationMs are set).</summary>
+public sealed record TerminalLogPayload(
+    string CommandId,
+    string Command,
+    string Stream,
+    string Text,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ExitCode = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DurationMs = null);
 
 public static class OsirisJson
 {

@@ -1,5 +1,3 @@
-using Osiris.Shared.Storage;
-
 namespace Osiris.Shared.Contracts;
 
 public static class TaskStatuses
@@ -28,16 +26,6 @@ public static class TaskSources
     public const string Ui = "ui";
     public const string WhatsApp = "whatsapp";
     public const string Email = "email";
-}
-
-public static class BrainNames
-{
-    public const string OpenAI = "openai";
-    public const string Gemini = "gemini";
-    public const string OpenAICompatible = "openai-compatible";
-    public const string Offline = "offline";
-
-    public static readonly string[] All = [OpenAI, Gemini, OpenAICompatible, Offline];
 }
 
 /// <summary>Why a task is <see cref="TaskStatuses.Paused"/>.</summary>
@@ -69,16 +57,19 @@ public sealed record TaskDto(
     decimal? BudgetUsd = null,
     long UnpricedTokens = 0,
     string? PausedFor = null,
-    long? BudgetTokens = null)
-{
-    public static TaskDto From(TaskRecord task) => new(
-        task.Id, task.Title, task.Description, task.Source, task.ExternalId, task.Status,
-        task.Brain, task.Model, task.RequireApproval, task.Tokens, task.CostUsd, task.Result,
-        task.CreatedAt, task.UpdatedAt, task.BudgetUsd, task.UnpricedTokens, task.PausedFor, task.BudgetTokens);
-}
+    long? BudgetTokens = null);
+
+/// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
+public sealed record ApprovalDecision(bool Approve);
 
 /// <summary><c>POST /api/v1/tasks/{id}/resume</c>: continue a paused task, raising its cost budget by this much.</summary>
-public sealed record ResumeRequest(decimal? RaiseBudgetUsd, long? RaiseTokens = null);
+public sealed record ResumeRequest(decimal? RaiseBudgetUsd, long? RaiseTokens = null) : IValidatable
+{
+    public Dictionary<string, string[]> Validate() =>
+        RaiseBudgetUsd is < 0 or > 10_000 || RaiseTokens is < 0 or > 100_000_000
+            ? new() { ["raiseBudgetUsd"] = ["raiseBudgetUsd is 0 to 10,000 US dollars; raiseTokens is 0 to 100,000,000."] }
+            : [];
+}
 
 /// <summary>One bar of <c>GET /api/v1/spend</c>: what model calls cost on a day, for a channel.</summary>
 public sealed record SpendEntry(DateOnly Day, string Source, decimal CostUsd, long Tokens, long UnpricedTokens, int Calls);

@@ -93,6 +93,15 @@ public sealed class DeliveryRecord
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary><see cref="DeliveryRecord.Status"/>: sending → sent, or retrying → … → failed.</summary>
+public static class DeliveryStatuses
+{
+    public const string Sending = "sending";
+    public const string Retrying = "retrying";
+    public const string Sent = "sent";
+    public const string Failed = "failed";
+}
+
 public sealed class MessageRecord
 {
     public Guid Id { get; set; }
@@ -117,6 +126,14 @@ public sealed class ApprovalRecord
     public required string Status { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? DecidedAt { get; set; }
+}
+
+/// <summary><see cref="ApprovalRecord.Status"/>: pending until a person decides.</summary>
+public static class ApprovalStatuses
+{
+    public const string Pending = "pending";
+    public const string Approved = "approved";
+    public const string Denied = "denied";
 }
 
 /// <summary>Global settings (the default brain), as JSON values.</summary>

@@ -9,6 +9,7 @@ using Osiris.Shared.Storage;
 namespace Osiris.Tests.Agent;
 
 /// <summary>The conversation the agent sends, rebuilt and compacted, checked against the providers' pairing rules.</summary>
+[Trait("Category", "Unit")]
 public sealed class ConversationTests
 {
     private static readonly Guid Task = Guid.NewGuid();

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
-using Osiris.Tests.Ingestion;
+using Osiris.Tests.Fixtures;
+using Osiris.Tests.Webhooks;
 
 namespace Osiris.Tests.Agent;
 

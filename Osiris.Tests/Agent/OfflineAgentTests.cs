@@ -1,6 +1,6 @@
 using System.Net.Http.Json;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Agent;
 

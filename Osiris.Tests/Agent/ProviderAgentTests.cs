@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
 using Osiris.Tests.Agent.Gemini;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Agent;
 

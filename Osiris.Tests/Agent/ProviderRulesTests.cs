@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Osiris.Shared.Contracts;
 using Osiris.Tests.Agent.Gemini;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Agent;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.McpServer;
 

@@ -1,4 +1,4 @@
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.McpServer;
 

@@ -1,5 +1,5 @@
 using Osiris.McpServer.Sandbox;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.McpServer;
 

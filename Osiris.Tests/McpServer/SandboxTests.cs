@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Osiris.McpServer.Sandbox;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.McpServer;
 

@@ -2,6 +2,7 @@ using Osiris.McpServer.Hosting;
 
 namespace Osiris.Tests.McpServer;
 
+[Trait("Category", "Unit")]
 public sealed class ServerCommandLineTests
 {
     [Fact]

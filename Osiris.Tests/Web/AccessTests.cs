@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Playwright;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 

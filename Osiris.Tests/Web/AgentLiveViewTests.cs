@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Storage;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 
@@ -58,7 +58,7 @@ public sealed class AgentLiveViewTests(EmbeddedBackboneFixture fixture)
             record.BudgetUsd = 1m;
             record.CostUsd = 1.02m;
             record.Result = "Paused: the cost budget of $1 is used up ($1.02).";
-            await fixture.CreatePublisher().PublishAsync(db, EventTypes.TaskUpdate, task.Id, TaskUpdatePayload.From(record), TestContext.Current.CancellationToken);
+            await fixture.CreatePublisher().PublishAsync(db, EventTypes.TaskUpdate, task.Id, record.ToUpdate(), TestContext.Current.CancellationToken);
         }
         await using var chromium = await Chromium.LaunchAsync();
         var page = await chromium.OpenAsync(Web, $"/tasks/{task.Id}");

@@ -1,5 +1,5 @@
 using Microsoft.Playwright;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Playwright;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
-using Osiris.Tests.Ingestion;
+using Osiris.Tests.Fixtures;
+using Osiris.Tests.Webhooks;
 
 namespace Osiris.Tests.Web;
 

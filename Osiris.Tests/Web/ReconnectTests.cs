@@ -1,7 +1,7 @@
 using Aspire.Hosting;
 using Microsoft.Playwright;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 

@@ -1,5 +1,5 @@
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 

@@ -12,7 +12,8 @@ namespace Osiris.Web.Live;
 /// backing off between attempts. Every browser is served from the store, never from its own stream.
 /// </summary>
 public sealed class EventStreamService(
-    IHttpClientFactory factory, OsirisApi api, LiveStore store, TimeProvider time, ILogger<EventStreamService> logger) : BackgroundService
+    IHttpClientFactory factory, OsirisApi api, LiveStore store, LiveLoader loader, TimeProvider time, ILogger<EventStreamService> logger)
+    : BackgroundService
 {
     /// <summary>The task list read at start is capped; older tasks are fetched when someone opens them.</summary>
     private const int InitialTasks = 2000;
@@ -65,7 +66,10 @@ public sealed class EventStreamService(
         var parser = SseParser.Create(body, static (_, data) => JsonSerializer.Deserialize<OsirisEvent>(data, OsirisJson.Options)!);
         await foreach (var item in parser.EnumerateAsync(ct))
         {
-            store.Apply(item.Data);
+            if (store.Apply(item.Data) is Guid unknown)
+            {
+                _ = loader.FetchTaskAsync(unknown);
+            }
         }
     }
 

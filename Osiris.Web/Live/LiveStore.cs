@@ -1,16 +1,16 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
-using Osiris.Web.Api;
 
 namespace Osiris.Web.Live;
 
 /// <summary>
-/// The one state store of this web instance: every task, the details of the tasks someone opened, the connection and
-/// the brains. Fed by <see cref="EventStreamService"/>; components read immutable snapshots and re-render on the
-/// change events (which fire on the stream's thread, so components marshal with <c>InvokeAsync</c>).
+/// The one state store of this web instance: every task, the details of the tasks someone opened, and the connection.
+/// Fed by <see cref="EventStreamService"/> and <see cref="LiveLoader"/>; it makes no calls itself. Components read
+/// immutable snapshots and re-render on the change events (which fire on the stream's thread, so components marshal
+/// with <c>InvokeAsync</c>).
 /// </summary>
-public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
+public sealed class LiveStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, DetailSlot> _details = [];
@@ -20,17 +20,12 @@ public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
     public event Action<Guid>? TaskChanged;
     public event Action? ConnectionChanged;
     public event Action<Notification>? Notified;
-    public event Action? BrainsChanged;
 
     public bool Initialized { get; private set; }
     public long LastEventId { get; private set; }
     public ConnectionState Connection { get; private set; } = ConnectionState.Connecting;
     public IReadOnlyCollection<TaskDto> Tasks => _tasks.Values.ToList();
     public TaskDto? FindTask(Guid id) => _tasks.GetValueOrDefault(id);
-    public BrainCatalog? Brains { get; private set; }
-
-    /// <summary>True once the API answered that it has no brain catalog (an API that predates brains).</summary>
-    public bool BrainsUnavailable { get; private set; }
 
     public TaskDetail? Detail(Guid id)
     {
@@ -62,36 +57,24 @@ public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
         ConnectionChanged?.Invoke();
     }
 
-    /// <summary>Applies one event of the live stream; an id seen before (a replay after reconnecting) is ignored.</summary>
-    public void Apply(OsirisEvent e)
+    /// <summary>
+    /// Applies one event of the live stream; an id seen before (a replay after reconnecting) is ignored. Returns the id
+    /// of a task the store does not know yet (an update to a task older than the list read at start), to be fetched.
+    /// </summary>
+    public Guid? Apply(OsirisEvent e)
     {
-        bool tasksChanged = false, taskChanged = false, unknownTask = false;
+        bool tasksChanged, taskChanged = false;
+        Guid? unknown;
         lock (_gate)
         {
             if (e.Id <= LastEventId)
             {
-                return;
+                return null;
             }
             LastEventId = e.Id;
-            if (e.Type == EventTypes.TaskCreated)
-            {
-                var task = e.Payload.Deserialize<TaskDto>(OsirisJson.Options)!;
-                _tasks = _tasks.SetItem(task.Id, task);
-                tasksChanged = true;
-            }
-            else if (e.Type == EventTypes.TaskUpdate && e.TaskId is Guid updated)
-            {
-                var update = e.Payload.Deserialize<TaskUpdatePayload>(OsirisJson.Options)!;
-                if (_tasks.TryGetValue(updated, out var task))
-                {
-                    _tasks = _tasks.SetItem(updated, TaskDetailReducer.ApplyUpdate(task, update, e.Timestamp));
-                    tasksChanged = true;
-                }
-                else
-                {
-                    unknownTask = true;
-                }
-            }
+            var before = _tasks;
+            _tasks = TaskListReducer.Apply(_tasks, e, out unknown);
+            tasksChanged = !ReferenceEquals(before, _tasks);
             if (e.TaskId is Guid id && _details.TryGetValue(id, out var slot))
             {
                 if (slot.Pending is { } pending)
@@ -114,86 +97,91 @@ public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
         {
             TaskChanged?.Invoke(e.TaskId!.Value);
         }
-        if (unknownTask)
-        {
-            _ = FetchTaskAsync(e.TaskId!.Value);
-        }
         if (e.Type == EventTypes.SystemNotification)
         {
             var n = e.Payload.Deserialize<SystemNotificationPayload>(OsirisJson.Options)!;
             Notified?.Invoke(new Notification(e.Id, n.Level, n.Text, e.TaskId, e.Timestamp));
         }
+        return unknown;
     }
 
     /// <summary>
-    /// Loads a task's history once (then it stays live): events arriving meanwhile wait and are applied after it,
-    /// and the reducer drops any id already applied, so nothing shows twice.
+    /// Claims the loading of a task's history. True: the caller loads it and ends with <see cref="CompleteDetail"/> or
+    /// <see cref="AbandonDetail"/>; live events arriving meanwhile wait. False: someone else is loading it or has;
+    /// <paramref name="loaded"/> completes with whether the task exists.
     /// </summary>
-    public async Task<bool> LoadTaskAsync(Guid id, CancellationToken ct)
+    public bool TryClaimDetail(Guid id, out Task<bool> loaded)
     {
-        DetailSlot slot;
-        bool owner = false;
         lock (_gate)
         {
-            if (!_details.TryGetValue(id, out slot!))
+            if (_details.TryGetValue(id, out var slot))
             {
-                slot = new DetailSlot();
-                _details[id] = slot;
-                owner = true;
-            }
-        }
-        if (!owner)
-        {
-            return await slot.Ready.Task.WaitAsync(ct);
-        }
-
-        try
-        {
-            var task = _tasks.GetValueOrDefault(id) ?? await api.GetTaskAsync(id, ct);
-            if (task is null)
-            {
-                lock (_gate)
-                {
-                    _details.Remove(id);
-                }
-                slot.Ready.TrySetResult(false);
+                loaded = slot.Ready.Task;
                 return false;
             }
-            var history = new List<OsirisEvent>();
-            const int page = 1000;
-            while (true)
-            {
-                var events = await api.GetTaskEventsAsync(id, history.Count > 0 ? history[^1].Id : 0, page, ct);
-                history.AddRange(events);
-                if (events.Count < page)
-                {
-                    break;
-                }
-            }
-            lock (_gate)
-            {
-                _tasks = _tasks.ContainsKey(id) ? _tasks : _tasks.SetItem(id, task);
-                var detail = TaskDetail.Empty;
-                foreach (var e in history.Concat(slot.Pending!.OrderBy(p => p.Id)))
-                {
-                    detail = TaskDetailReducer.Apply(detail, e);
-                }
-                slot.State = detail;
-                slot.Pending = null;
-            }
-            slot.Ready.TrySetResult(true);
-            TaskChanged?.Invoke(id);
+            slot = new DetailSlot();
+            _details[id] = slot;
+            loaded = slot.Ready.Task;
             return true;
         }
-        catch (Exception e)
+    }
+
+    /// <summary>
+    /// The history is loaded: it and the events that arrived meanwhile are folded together in id order (the reducer
+    /// drops any id already applied, so nothing shows twice), and from now on the detail stays live.
+    /// </summary>
+    public void CompleteDetail(TaskDto task, IEnumerable<OsirisEvent> history)
+    {
+        DetailSlot slot;
+        lock (_gate)
         {
-            lock (_gate)
+            slot = _details[task.Id];
+            _tasks = _tasks.ContainsKey(task.Id) ? _tasks : _tasks.SetItem(task.Id, task);
+            var detail = TaskDetail.Empty;
+            foreach (var e in history.Concat(slot.Pending!.OrderBy(p => p.Id)))
             {
-                _details.Remove(id); // the next visit tries again
+                detail = TaskDetailReducer.Apply(detail, e);
             }
-            slot.Ready.TrySetException(e);
-            throw;
+            slot.State = detail;
+            slot.Pending = null;
         }
+        slot.Ready.TrySetResult(true);
+        TaskChanged?.Invoke(task.Id);
+    }
+
+    /// <summary>The load found no such task (<paramref name="error"/> null) or failed; the next visit tries again.</summary>
+    public void AbandonDetail(Guid id, Exception? error)
+    {
+        DetailSlot? slot;
+        lock (_gate)
+        {
+            if (_details.Remove(id, out slot) is false)
+            {
+                return;
+            }
+        }
+        if (error is null)
+        {
+            slot!.Ready.TrySetResult(false);
+        }
+        else
+        {
+            slot!.Ready.TrySetException(error);
+        }
+    }
+
+    /// <summary>Adds a task the list did not have (fetched after an update named it); a task already known stays as it is.</summary>
+    public void AddIfMissing(TaskDto task)
+    {
+        lock (_gate)
+        {
+            if (_tasks.ContainsKey(task.Id))
+            {
+                return;
+            }
+            _tasks = _tasks.SetItem(task.Id, task);
+        }
+        TasksChanged?.Invoke();
     }
 
     /// <summary>Shows a task the UI itself created or changed at once; the API's own event confirms it later.</summary>
@@ -205,48 +193,6 @@ public sealed class LiveStore(OsirisApi api, ILogger<LiveStore> logger)
         }
         TasksChanged?.Invoke();
         TaskChanged?.Invoke(task.Id);
-    }
-
-    public async Task LoadBrainsAsync(CancellationToken ct)
-    {
-        try
-        {
-            Brains = await api.GetBrainsAsync(ct);
-            BrainsUnavailable = Brains is null;
-        }
-        catch (HttpRequestException e)
-        {
-            logger.LogWarning(e, "The brain catalog could not be read");
-        }
-        BrainsChanged?.Invoke();
-    }
-
-    public void SetDefaultBrain(BrainChoice choice)
-    {
-        if (Brains is { } catalog)
-        {
-            Brains = catalog with { Default = choice };
-            BrainsChanged?.Invoke();
-        }
-    }
-
-    private async Task FetchTaskAsync(Guid id)
-    {
-        try
-        {
-            if (await api.GetTaskAsync(id, CancellationToken.None) is { } task)
-            {
-                lock (_gate)
-                {
-                    _tasks = _tasks.ContainsKey(id) ? _tasks : _tasks.SetItem(id, task);
-                }
-                TasksChanged?.Invoke();
-            }
-        }
-        catch (HttpRequestException e)
-        {
-            logger.LogWarning(e, "Task {TaskId} could not be read", id);
-        }
     }
 
     private sealed class DetailSlot

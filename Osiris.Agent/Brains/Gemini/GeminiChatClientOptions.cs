@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Osiris.Shared.Contracts;
 
 namespace Osiris.Agent.Brains.Gemini;
 
@@ -15,7 +16,7 @@ public sealed class GeminiChatClientOptions
 
     /// <summary>The default model; <see cref="Microsoft.Extensions.AI.ChatOptions.ModelId"/> overrides it per call.</summary>
     [Required]
-    public string Model { get; set; } = "gemini-2.5-pro";
+    public string Model { get; set; } = BrainNames.GeminiDefaultModel;
 
     /// <summary>Asks thinking models (2.5 and later) for their thought summaries, streamed as reasoning content.</summary>
     public bool IncludeThoughts { get; set; } = true;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Osiris.Api.Channels;
@@ -29,9 +30,15 @@ public static class EmailWebhookApi
         return group;
     }
 
-    public static async Task<IResult> Receive(HttpContext http, OsirisDbContext db, EventPublisher publisher, TimeProvider time,
-        IOptions<ChannelOptions> options, ApiKeyFilter apiKey, IConnectionMultiplexer redis, CancellationToken ct)
+    /// <summary>The services <see cref="Receive"/> works with.</summary>
+    public sealed record Services(
+        OsirisDbContext Db, EventPublisher Publisher, TimeProvider Time, IOptions<ChannelOptions> Options, ApiKeyFilter ApiKey,
+        IConnectionMultiplexer Redis);
+
+    public static async Task<Results<Ok<EmailReceipt>, ProblemHttpResult>> Receive(
+        HttpContext http, [AsParameters] Services services, CancellationToken ct)
     {
+        var (db, publisher, time, options, apiKey, redis) = services;
         if (http.Request.ContentLength > MaxBodyBytes)
         {
             return WebhookBody.TooLarge(MaxBodyBytes);
@@ -93,15 +100,30 @@ public static class EmailWebhookApi
             return Bad("Sender address too long", "An e-mail address has at most 320 characters.");
         }
         var result = await ChannelIntake.AcceptAsync(db, publisher, time, message, ct);
-        return TypedResults.Ok(new { outcome = result.Outcome.ToString(), taskId = result.TaskId });
+        return TypedResults.Ok(new EmailReceipt(result.Outcome.ToString(), result.TaskId));
     }
 
-    private static async Task<IResult?> CheckSignatureAsync(IFormCollection form, string key, TimeProvider time, IConnectionMultiplexer redis)
+    private static async Task<ProblemHttpResult?> CheckSignatureAsync(IFormCollection form, string key, TimeProvider time, IConnectionMultiplexer redis)
     {
-        string timestamp = form["timestamp"].ToString(), token = form["token"].ToString(), signature = form["signature"].ToString();
+        var token = form["token"].ToString();
+        if (MailgunSignatureProblem(key, form["timestamp"].ToString(), token, form["signature"].ToString(), time.GetUtcNow()) is { } problem)
+        {
+            return Unauthorized(problem);
+        }
+        // A token counts once, across every replica, for longer than a timestamp stays acceptable.
+        var fresh = await redis.GetDatabase().StringSetAsync($"osiris:mailgun-token:{token}", "1", MaxAge * 2, When.NotExists);
+        return fresh ? null : Unauthorized("This token was already used.");
+    }
+
+    /// <summary>
+    /// Null when <paramref name="signature"/> is the hex HMAC-SHA256 of timestamp+token with the signing key (compared in
+    /// constant time) and the timestamp is within 5 minutes of <paramref name="now"/>; otherwise why not.
+    /// </summary>
+    public static string? MailgunSignatureProblem(string key, string timestamp, string token, string signature, DateTimeOffset now)
+    {
         if (timestamp.Length == 0 || token.Length == 0 || signature.Length == 0)
         {
-            return Unauthorized("The form must carry Mailgun's timestamp, token and signature.");
+            return "The form must carry Mailgun's timestamp, token and signature.";
         }
         var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(timestamp + token));
         byte[] presented;
@@ -111,20 +133,19 @@ public static class EmailWebhookApi
         }
         catch (FormatException)
         {
-            return Unauthorized("The signature is not hex.");
+            return "The signature is not hex.";
         }
         if (!CryptographicOperations.FixedTimeEquals(presented, expected))
         {
-            return Unauthorized("The signature does not match timestamp+token.");
+            return "The signature does not match timestamp+token.";
         }
         if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ||
-            (time.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > MaxAge)
+            seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds() ||
+            (now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > MaxAge)
         {
-            return Unauthorized("The timestamp is more than 5 minutes away from now.");
+            return "The timestamp is more than 5 minutes away from now.";
         }
-        // A token counts once, across every replica, for longer than a timestamp stays acceptable.
-        var fresh = await redis.GetDatabase().StringSetAsync($"osiris:mailgun-token:{token}", "1", MaxAge * 2, When.NotExists);
-        return fresh ? null : Unauthorized("This token was already used.");
+        return null;
     }
 
     private static InboundMessage FromMailgun(IFormCollection form)
@@ -174,9 +195,9 @@ public static class EmailWebhookApi
     private static string Fallback(params string[] parts) =>
         "sha256:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))));
 
-    private static IResult Unauthorized(string detail) =>
+    private static ProblemHttpResult Unauthorized(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Bad signature", detail: detail);
 
-    private static IResult Bad(string title, string detail) =>
+    private static ProblemHttpResult Bad(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
 }

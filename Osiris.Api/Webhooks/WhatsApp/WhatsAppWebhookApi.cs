@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Osiris.Api.Channels;
@@ -24,7 +25,7 @@ public static class WhatsAppWebhookApi
     }
 
     /// <summary><c>hub.mode=subscribe</c> with the right verify token: echo the challenge as text/plain; 403 otherwise.</summary>
-    public static IResult Verify(
+    public static Results<ContentHttpResult, ProblemHttpResult> Verify(
         [FromQuery(Name = "hub.mode")] string? mode,
         [FromQuery(Name = "hub.verify_token")] string? verifyToken,
         [FromQuery(Name = "hub.challenge")] string? challenge,
@@ -43,7 +44,7 @@ public static class WhatsAppWebhookApi
                 detail: "hub.mode must be 'subscribe' and hub.verify_token must match.");
     }
 
-    public static async Task<IResult> Receive(HttpRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time,
+    public static async Task<Results<Ok<WhatsAppReceipt>, ProblemHttpResult>> Receive(HttpRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time,
         IOptions<ChannelOptions> options, ILoggerFactory loggers, CancellationToken ct)
     {
         var secret = options.Value.WhatsApp.AppSecret;
@@ -110,7 +111,7 @@ public static class WhatsAppWebhookApi
                 }
             }
         }
-        return TypedResults.Ok(new { created, joined, duplicates, statuses });
+        return TypedResults.Ok(new WhatsAppReceipt(created, joined, duplicates, statuses));
     }
 
     public static bool SignatureMatches(string header, byte[] body, string secret)

@@ -7,6 +7,7 @@ using Osiris.Agent.Brains.Gemini;
 
 namespace Osiris.Tests.Agent.Gemini;
 
+[Trait("Category", "Unit")]
 public sealed class GeminiChatClientTests : IAsyncLifetime
 {
     private const string ApiKey = "AIzaSy-test-key-never-leaks-123";

@@ -1,6 +1,6 @@
 using Aspire.Hosting;
 
-namespace Osiris.Tests.Foundation;
+namespace Osiris.Tests.Hosting;
 
 /// <summary>The app model in each mode, inspected without starting anything.</summary>
 public sealed class AppModelTests
@@ -27,7 +27,7 @@ public sealed class AppModelTests
     {
         if (mode == "local")
         {
-            Infrastructure.OptionalSoftware.RequireRedisAndPostgres();
+            Fixtures.OptionalSoftware.RequireRedisAndPostgres();
         }
         var dataDir = Directory.CreateTempSubdirectory("osiris-model-").FullName;
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(

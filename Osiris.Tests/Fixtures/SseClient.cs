@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Osiris.Shared.Contracts;
 
-namespace Osiris.Tests.Infrastructure;
+namespace Osiris.Tests.Fixtures;
 
 /// <summary>A real SSE client over HTTP, parsed with System.Net.ServerSentEvents; frames queue up for assertions.</summary>
 public sealed class SseClient : IAsyncDisposable

@@ -11,7 +11,7 @@ using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 using StackExchange.Redis;
 
-namespace Osiris.Tests.Infrastructure;
+namespace Osiris.Tests.Fixtures;
 
 /// <summary>One started OSIRIS app per infrastructure mode, shared by the backbone tests of that mode.</summary>
 public abstract class BackboneFixture(string mode) : IAsyncLifetime

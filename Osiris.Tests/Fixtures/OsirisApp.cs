@@ -3,7 +3,7 @@ using Aspire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Osiris.Tests.Infrastructure;
+namespace Osiris.Tests.Fixtures;
 
 /// <summary>The whole OSIRIS app, started through its AppHost on random ports with a temporary data folder.</summary>
 public sealed class OsirisApp : IAsyncDisposable

@@ -3,9 +3,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Backbone;
+namespace Osiris.Tests.Tasks;
 
 public abstract class TasksApiTests<TFixture>(TFixture fixture) where TFixture : BackboneFixture
 {

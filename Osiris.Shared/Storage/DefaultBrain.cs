@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Osiris.Shared.Storage;
+using Osiris.Shared.Contracts;
 
-namespace Osiris.Shared.Contracts;
+namespace Osiris.Shared.Storage;
 
 /// <summary>The global default brain (<c>PUT /api/v1/settings/brain</c>), read the same way by the API and the agent.</summary>
 public static class DefaultBrain

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Ingestion;
+namespace Osiris.Tests.Webhooks;
 
 /// <summary>Webhook bodies shaped exactly as Meta and Mailgun document them, and their signatures.</summary>
 public static class Payloads

@@ -4,9 +4,9 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Backbone;
+namespace Osiris.Tests.Streaming;
 
 public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : BackboneFixture
 {

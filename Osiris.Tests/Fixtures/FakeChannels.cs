@@ -14,7 +14,7 @@ using MimeKit;
 using SmtpServer;
 using SmtpServer.Storage;
 
-namespace Osiris.Tests.Infrastructure;
+namespace Osiris.Tests.Fixtures;
 
 /// <summary>A local stand-in for Meta's Graph API messages endpoint that records what OSIRIS sends.</summary>
 public sealed class FakeGraphApi : IAsyncDisposable

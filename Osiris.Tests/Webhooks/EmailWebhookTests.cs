@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Ingestion;
+namespace Osiris.Tests.Webhooks;
 
 public abstract class EmailWebhookTests<TFixture>(TFixture fixture) where TFixture : BackboneFixture
 {

@@ -4,7 +4,7 @@ using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using StackExchange.Redis;
 
-namespace Osiris.Agent.Intake;
+namespace Osiris.Agent.Loop;
 
 /// <summary>
 /// Wake-ups from the event channel. Redis only wakes the agent: new work (task_created), a cancel, a person's

@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
-using Osiris.Agent.Loop;
+using Osiris.Agent.Brains;
 using Osiris.Shared.Contracts;
 
-namespace Osiris.Agent.Brains;
+namespace Osiris.Agent.Loop;
 
 /// <summary>
 /// The innermost link of a task's pipeline: before every model turn it reads the task's current brain and model

@@ -1,4 +1,4 @@
-namespace Osiris.Tests.Infrastructure;
+namespace Osiris.Tests.Fixtures;
 
 /// <summary>
 /// Software that some tests need but a fresh machine with only the .NET SDK lacks. Missing software skips the

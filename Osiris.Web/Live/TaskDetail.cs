@@ -1,7 +1,38 @@
+using System.Collections.Immutable;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
 
 namespace Osiris.Web.Live;
+
+/// <summary>One chat message, its text accumulated from deltas until a final text replaces it.</summary>
+public sealed record ChatMessage(Guid Id, string Role, string Kind, string Text, bool Final, string? Model, DateTimeOffset At);
+
+public sealed record ArtifactVersion(int Version, string Diff, long Size, DateTimeOffset At);
+
+/// <summary>A workspace file and every version the agent wrote, oldest first; <paramref name="Draft"/> while the model is still writing it.</summary>
+public sealed record Artifact(string Path, ImmutableList<ArtifactVersion> Versions, string? Draft = null)
+{
+    public ArtifactVersion? Latest => Versions.Count > 0 ? Versions[^1] : null;
+}
+
+public sealed record TerminalChunk(string Stream, string Text);
+
+/// <summary>One command run in the sandbox: its output so far and, once it ended, exit code and duration.</summary>
+public sealed record TerminalSession(string CommandId, string Command, ImmutableList<TerminalChunk> Output, int? ExitCode, long? DurationMs, DateTimeOffset StartedAt)
+{
+    public bool Running => ExitCode is null;
+}
+
+/// <summary>What a task view shows besides the task itself; immutable, replaced as a whole on every event.</summary>
+public sealed record TaskDetail(
+    ImmutableList<ChatMessage> Messages,
+    ImmutableList<Artifact> Artifacts,
+    ImmutableList<TerminalSession> Terminals,
+    ApprovalRequest? Approval,
+    long LastEventId)
+{
+    public static readonly TaskDetail Empty = new([], [], [], null, 0);
+}
 
 /// <summary>Folds one task's events, in id order, into its <see cref="TaskDetail"/>. Pure: no I/O, no clock.</summary>
 public static class TaskDetailReducer
@@ -22,21 +53,6 @@ public static class TaskDetailReducer
             _ => detail,
         };
     }
-
-    /// <summary>The task as a <c>task_update</c> leaves it.</summary>
-    public static TaskDto ApplyUpdate(TaskDto task, TaskUpdatePayload update, DateTimeOffset at) => task with
-    {
-        Status = update.Status,
-        Tokens = update.Tokens,
-        CostUsd = update.CostUsd,
-        Brain = update.Brain ?? task.Brain,
-        Model = update.Model ?? task.Model,
-        Result = update.Result ?? task.Result,
-        PausedFor = update.PausedFor,
-        BudgetUsd = update.BudgetUsd ?? task.BudgetUsd,
-        UnpricedTokens = update.UnpricedTokens,
-        UpdatedAt = at,
-    };
 
     private static TaskDetail AddMessage(TaskDetail detail, NewMessagePayload m, DateTimeOffset at)
     {

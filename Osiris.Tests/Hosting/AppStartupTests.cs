@@ -1,6 +1,6 @@
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Foundation;
+namespace Osiris.Tests.Hosting;
 
 public sealed class AppStartupTests
 {

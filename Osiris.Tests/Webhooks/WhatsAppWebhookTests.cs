@@ -5,9 +5,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Shared.Contracts;
-using Osiris.Tests.Infrastructure;
+using Osiris.Tests.Fixtures;
 
-namespace Osiris.Tests.Ingestion;
+namespace Osiris.Tests.Webhooks;
 
 public abstract class WhatsAppWebhookTests<TFixture>(TFixture fixture) where TFixture : BackboneFixture
 {

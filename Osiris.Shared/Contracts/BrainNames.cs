@@ -1,0 +1,26 @@
+namespace Osiris.Shared.Contracts;
+
+/// <summary>The brains (model providers) and their default models: the one place these names are written.</summary>
+public static class BrainNames
+{
+    public const string OpenAI = "openai";
+    public const string Gemini = "gemini";
+    public const string OpenAICompatible = "openai-compatible";
+    public const string Offline = "offline";
+
+    public static readonly string[] All = [OpenAI, Gemini, OpenAICompatible, Offline];
+
+    /// <summary>The model each provider uses unless the AppHost's <c>openai-model</c> or <c>gemini-model</c> says otherwise.</summary>
+    public const string OpenAIDefaultModel = "gpt-4o";
+
+    /// <inheritdoc cref="OpenAIDefaultModel"/>
+    public const string GeminiDefaultModel = "gemini-2.5-pro";
+
+    /// <summary>The models the pickers offer for a brain besides its configured one (each has a price in <see cref="ModelPrices"/>).</summary>
+    public static IReadOnlyList<string> OfferedModels(string brain) => brain switch
+    {
+        OpenAI => [OpenAIDefaultModel, "gpt-4o-mini", "gpt-4.1"],
+        Gemini => [GeminiDefaultModel, "gemini-2.5-flash"],
+        _ => [],
+    };
+}
