@@ -12,7 +12,8 @@ public sealed class McpOptions
 
     /// <summary>
     /// The AppHost's <c>mcpserver</c>, resolved by service discovery in the HttpClient; set an address to use another
-    /// server. (The MCP transport accepts only http and https addresses, so not the <c>https+http://</c> form.)
+    /// server. (The MCP transport accepts only http and https addresses, so not the <c>https+http://</c> form.) Outside
+    /// the AppHost, with no <c>services:mcpserver</c> address configured, the name does not resolve: set this then.
     /// </summary>
     public string Endpoint { get; set; } = "http://mcpserver/mcp";
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Api.Security;
 using Osiris.Api.Validation;
@@ -18,7 +19,7 @@ public static class SpendApi
     }
 
     /// <summary>The query of <c>GET /api/v1/spend</c>: how many days back, today included (1 to 90, default 14).</summary>
-    public sealed record SpendQuery(int? Days) : IValidatable
+    public sealed record SpendQuery([FromQuery(Name = "days")] int? Days) : IValidatable
     {
         public Dictionary<string, string[]> Validate() => Days is < 1 or > 90 ? new() { ["days"] = ["days is 1 to 90."] } : [];
     }

@@ -40,8 +40,8 @@ public static class StreamApi
     /// <summary>The stream's filters and resume point: query <c>taskId</c> (repeatable), <c>types</c>, <c>lastEventId</c>, or the <c>Last-Event-ID</c> header.</summary>
     public sealed record StreamQuery(
         [FromQuery(Name = "taskId")] Guid[]? TaskIds,
-        [FromQuery] string? Types,
-        [FromQuery] string? LastEventId,
+        [FromQuery(Name = "types")] string? Types,
+        [FromQuery(Name = "lastEventId")] string? LastEventId,
         [FromHeader(Name = "Last-Event-ID")] string? LastEventIdHeader) : IValidatable
     {
         private string? ResumeText => string.IsNullOrWhiteSpace(LastEventIdHeader) ? LastEventId : LastEventIdHeader;

@@ -91,7 +91,7 @@ public static class TaskControlApi
         }
         if (task.Status != TaskStatuses.Paused)
         {
-return TaskProblems.NotPaused(task);
+            return TaskProblems.NotPaused(task);
         }
         if (task.PausedFor == PauseReasons.Budget && (request.RaiseBudgetUsd ?? 0) <= 0 && (request.RaiseTokens ?? 0) <= 0)
         {

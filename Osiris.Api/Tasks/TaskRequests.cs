@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Osiris.Shared.Contracts;
 
 namespace Osiris.Api.Tasks;
@@ -49,7 +50,10 @@ public sealed record PostMessageRequest(string? Text) : IValidatable
 }
 
 /// <summary>The query of <c>GET /api/v1/tasks</c>: <c>status</c> (comma-separated), <c>page</c>, <c>pageSize</c>.</summary>
-public sealed record TaskListQuery(string? Status, int? Page, int? PageSize) : IValidatable
+public sealed record TaskListQuery(
+    [FromQuery(Name = "status")] string? Status,
+    [FromQuery(Name = "page")] int? Page,
+    [FromQuery(Name = "pageSize")] int? PageSize) : IValidatable
 {
     public const int MaxPageSize = 200;
 

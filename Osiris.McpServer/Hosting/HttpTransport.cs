@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using ModelContextProtocol.AspNetCore;
+using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Security;
 using Osiris.McpServer.Workspaces;
 
@@ -54,6 +56,20 @@ public static class HttpTransport
         }
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/mcp"), branch => branch.UseMiddleware<McpGatekeeper>());
         app.MapMcp("/mcp");
+
+        // The sandbox is probed at start, so a missing piece is a warning in the log (and the dashboard) at once.
+        _ = app.Services.GetRequiredService<SandboxEnvironment>().Problems;
+        // The sandbox's state with its reasons, for the API's status (and so the web's banner). Not a secret: it says
+        // which isolation is missing, never a path or a setting.
+        app.MapHealthChecks("/health/sandbox", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(SandboxHealthCheck.Name),
+            ResponseWriter = (context, report) =>
+            {
+                var entry = report.Entries.Values.FirstOrDefault();
+                return context.Response.WriteAsJsonAsync(new { status = report.Status.ToString(), description = entry.Description ?? "" });
+            },
+        });
         return app;
     }
 

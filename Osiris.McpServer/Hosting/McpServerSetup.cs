@@ -21,7 +21,9 @@ public static class McpServerSetup
         builder.Services.AddSingleton<WorkspaceProvisioner>();
         builder.Services.AddSingleton<WorkspaceFiles>();
         builder.Services.AddScoped<Workspace>();
+        builder.Services.AddSingleton<SandboxEnvironment>();
         builder.Services.AddSingleton<CommandRunner>();
+        builder.Services.AddHealthChecks().AddCheck<SandboxHealthCheck>(SandboxHealthCheck.Name, tags: [SandboxHealthCheck.Name]);
         builder.Services.AddSingleton<KnowledgeIndex>();
 
         return builder.Services

@@ -1,21 +1,26 @@
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Osiris.McpServer.Workspaces;
 
 namespace Osiris.McpServer.Sandbox;
 
-/// <summary>Runs one shell command in the sandbox, streaming its lines as they come and enforcing every cap.</summary>
-public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<CommandRunner> logger)
+/// <summary>
+/// Runs one shell command in the sandbox, streaming its lines as they come and enforcing every cap: time, output,
+/// processes, memory, CPU, file size, and the workspace's disk quota. The quota is watched from outside (rootless):
+/// the workspace is measured every few tens of milliseconds while the command runs, and a command that takes it past
+/// the quota is killed; each file is capped at <see cref="SandboxOptions.MaxFileSizeBytes"/>, which bounds how far
+/// past the quota one write can go.
+/// </summary>
+public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<WorkspaceOptions> workspaces, SandboxEnvironment sandbox,
+    ILogger<CommandRunner> logger)
 {
     public const string InstallHint = "apt-get install -y bubblewrap";
 
     /// <summary>Whether commands can run at all: bubblewrap is there, or running without it was explicitly allowed.</summary>
     public bool CanRun => Bubblewrap is not null || options.Value.AllowUnsandboxed;
 
-    public string? Bubblewrap => options.Value.BwrapPath is { Length: > 0 } configured
-        ? (File.Exists(configured) ? configured : null)
-        : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "bwrap")).FirstOrDefault(File.Exists);
+    public string? Bubblewrap => sandbox.Bubblewrap;
 
     /// <summary>Why the command may not run at all, or null.</summary>
     public string? Refusal(string command)
@@ -45,8 +50,8 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
         var settings = options.Value;
         var timeout = TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds ?? settings.DefaultTimeoutSeconds, 1, settings.MaxTimeoutSeconds));
         var bwrap = Bubblewrap;
-        using var cgroups = CgroupLimits.TryCreate(settings, logger);
-        var start = SandboxLaunch.Create(settings, bwrap, workspace, command, cgroups);
+        using var cgroups = CgroupLimits.TryCreate(settings, out _); // the health check reports why there are none
+        var start = SandboxLaunch.Create(settings, sandbox, CommandUser(workspace), workspace, command, cgroups);
 
         var output = new StringBuilder();
         var truncated = false;
@@ -76,6 +81,8 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
 
         var readers = Task.WhenAll(Pump(process.StandardOutput, "stdout", Append), Pump(process.StandardError, "stderr", Append));
         stop.CancelAfter(timeout);
+        var quota = new QuotaWatch(workspace, workspaces.Value.QuotaBytes);
+        var watching = Task.Run(() => quota.WatchAsync(stop), CancellationToken.None);
         var timedOut = false;
         try
         {
@@ -83,11 +90,12 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
         }
         catch (OperationCanceledException)
         {
-            timedOut = !truncated && !cancellationToken.IsCancellationRequested;
+            timedOut = !truncated && !quota.Exceeded && !cancellationToken.IsCancellationRequested;
             Kill(process, cgroups);
             await process.WaitForExitAsync(CancellationToken.None);
         }
         cgroups?.KillAll();
+        await quota.StopAsync(watching);
         // A backgrounded child that kept the pipes open outside the sandbox (unsandboxed mode) must not hold us.
         await Task.WhenAny(readers, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
         clock.Stop();
@@ -96,6 +104,11 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
         if (timedOut)
         {
             note = $"Stopped: the command ran longer than the {timeout.TotalSeconds:0}-second timeout; every process it started was killed.";
+        }
+        else if (quota.Exceeded)
+        {
+            note = $"Stopped: the workspace passed its {WorkspaceUsage.Mib(quota.Limit)} disk quota ({WorkspaceUsage.Mib(quota.Peak)} used); " +
+                   "the command was killed. Delete files to make room; write_file refuses while the workspace is over its quota.";
         }
         else if (truncated)
         {
@@ -107,8 +120,56 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, ILogger<Comm
         }
         lock (output)
         {
-            return new CommandResult(timedOut || truncated ? null : process.ExitCode, clock.ElapsedMilliseconds, output.ToString(),
+            return new CommandResult(timedOut || truncated || quota.Exceeded ? null : process.ExitCode, clock.ElapsedMilliseconds, output.ToString(),
                 timedOut, truncated, bwrap is not null, note);
+        }
+    }
+
+    /// <summary>
+    /// Running as root, a command runs as the workspace folder's owner (a developer's own folder given with
+    /// <c>--root</c>: the files stay theirs), or as the sandbox user when root owns it or it is a task workspace.
+    /// </summary>
+    private uint CommandUser(string workspace) =>
+        Native.GetEuid() == 0 && Native.LStat(workspace) is { Uid: not 0 } owner ? owner.Uid : (uint)options.Value.SandboxUid;
+
+    /// <summary>
+    /// Measures the workspace while the command runs and stops it once usage passes the quota — or, when the workspace
+    /// was already over it, once usage grows (so <c>rm</c> can still make room). Measuring more often than it takes to
+    /// walk the folder would only burn CPU, so the pause adapts to the walk.
+    /// </summary>
+    private sealed class QuotaWatch(string workspace, long limit)
+    {
+        private readonly CancellationTokenSource _done = new();
+
+        public long Limit { get; } = limit;
+        public long Peak { get; private set; }
+        public bool Exceeded { get; private set; }
+
+        public async Task WatchAsync(CancellationTokenSource stop)
+        {
+            var ceiling = Math.Max(Limit, WorkspaceUsage.Measure(workspace));
+            while (!_done.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                var clock = Stopwatch.StartNew();
+                var used = WorkspaceUsage.Measure(workspace);
+                Peak = Math.Max(Peak, used);
+                if (used > ceiling)
+                {
+                    Exceeded = true;
+                    stop.Cancel();
+                    return;
+                }
+                var pause = TimeSpan.FromMilliseconds(Math.Clamp(clock.Elapsed.TotalMilliseconds * 4, 20, 1000));
+                await Task.Delay(pause, _done.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+
+        public async Task StopAsync(Task watching)
+        {
+            _done.Cancel();
+            await watching;
+            Peak = Math.Max(Peak, WorkspaceUsage.Measure(workspace));
+            _done.Dispose();
         }
     }
 

@@ -35,6 +35,18 @@ public sealed class SandboxOptions
     [Range(16L * 1024 * 1024, long.MaxValue)]
     public long MaxMemoryBytes { get; set; } = 1024L * 1024 * 1024;
 
-    /// <summary>Parent folder for per-command cgroup v1 limits (pids, memory); skipped when not writable.</summary>
+    /// <summary>CPU time a command may use, in cores (a cgroup limit: <c>cpu.max</c> on v2, CFS quota on v1).</summary>
+    [Range(0.05, 1024)]
+    public double MaxCpuCores { get; set; } = 1.0;
+
+    /// <summary>The size cap of the sandbox's <c>/tmp</c>, a tmpfs (it counts against the command's memory too).</summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long TmpSizeBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// The cgroup mount: cgroup v2 (unified, <c>cgroup.controllers</c> at the top) or v1 (one folder per controller).
+    /// Each command gets its own group for processes, memory and CPU; when none can be made (not root and no delegated
+    /// subtree here), rlimits still apply and the server's health says the limits are degraded.
+    /// </summary>
     public string CgroupRoot { get; set; } = "/sys/fs/cgroup";
 }

@@ -106,6 +106,15 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
             }
         }
 
+        var used = WorkspaceUsage.Measure(root);
+        var replaced = Native.LStat(canonical) is { } existing ? (long)existing.Size : 0;
+        if (used - replaced + bytes.Length > options.Value.QuotaBytes)
+        {
+            throw new PathRefusedException(
+                $"Refused: the workspace would pass its {WorkspaceUsage.Mib(options.Value.QuotaBytes)} disk quota " +
+                $"({WorkspaceUsage.Mib(used)} used, this write adds {WorkspaceUsage.Mib(bytes.Length - replaced)}). Delete files to make room.");
+        }
+
         var owner = Native.LStat(root) is { } r && Native.GetEuid() == 0 ? ((uint?)r.Uid, (uint?)r.Gid) : (null, null);
         using var handle = SafeOpen.Open(root, canonical, display, Native.OWrOnly | Native.OCreat, createParents: true, owner.Item1, owner.Item2);
         using var stream = new FileStream(handle, FileAccess.Write, bufferSize: 0);

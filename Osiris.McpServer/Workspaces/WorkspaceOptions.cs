@@ -20,4 +20,11 @@ public sealed class WorkspaceOptions
 
     [Range(1, 100_000)]
     public int MaxListEntries { get; set; } = 2_000;
+
+    /// <summary>
+    /// Disk space one workspace may use (apparent file sizes). <c>write_file</c> refuses past it; a command that writes
+    /// past it is stopped (see <see cref="Sandbox.CommandRunner"/>).
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long QuotaBytes { get; set; } = 1024L * 1024 * 1024;
 }

@@ -16,7 +16,7 @@ public static class BrainNames
     /// <inheritdoc cref="OpenAIDefaultModel"/>
     public const string GeminiDefaultModel = "gemini-2.5-pro";
 
-    /// <summary>The models the pickers offer for a brain besides its configured one (each has a price in <see cref="ModelPrices"/>).</summary>
+    /// <summary>The models the pickers offer for a brain besides its configured one (each has a price in <c>ModelPrices</c>).</summary>
     public static IReadOnlyList<string> OfferedModels(string brain) => brain switch
     {
         OpenAI => [OpenAIDefaultModel, "gpt-4o-mini", "gpt-4.1"],

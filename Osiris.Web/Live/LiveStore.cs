@@ -132,10 +132,13 @@ public sealed class LiveStore
     /// </summary>
     public void CompleteDetail(TaskDto task, IEnumerable<OsirisEvent> history)
     {
-        DetailSlot slot;
+        DetailSlot? slot;
         lock (_gate)
         {
-            slot = _details[task.Id];
+            if (!_details.TryGetValue(task.Id, out slot) || slot.Pending is null)
+            {
+                return; // not claimed, or completed already: nothing waits for this history
+            }
             _tasks = _tasks.ContainsKey(task.Id) ? _tasks : _tasks.SetItem(task.Id, task);
             var detail = TaskDetail.Empty;
             foreach (var e in history.Concat(slot.Pending!.OrderBy(p => p.Id)))
@@ -155,10 +158,11 @@ public sealed class LiveStore
         DetailSlot? slot;
         lock (_gate)
         {
-            if (_details.Remove(id, out slot) is false)
+            if (!_details.TryGetValue(id, out slot) || slot.Pending is null)
             {
-                return;
+                return; // only a load still in progress can be abandoned
             }
+            _details.Remove(id);
         }
         if (error is null)
         {
