@@ -41,6 +41,7 @@ public static class Extensions
         builder.Services.AddHttpClient<WhatsAppSender>(WhatsAppSender.HttpClientName).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
         builder.Services.AddScoped<EmailSender>();
+        builder.Services.AddHttpClient(Status.StatusApi.McpClientName, http => http.BaseAddress = new Uri("http://mcpserver"));
         builder.Services.AddHostedService<ReplyDispatcher>();
 
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();

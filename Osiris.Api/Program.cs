@@ -1,5 +1,8 @@
 using Osiris.Api;
 using Osiris.Api.Brains;
+using Osiris.Api.Replies;
+using Osiris.Api.Status;
+using Osiris.Api.Trust;
 using Osiris.Api.Spend;
 using Osiris.Api.Streaming;
 using Osiris.Api.Tasks;
@@ -30,6 +33,9 @@ app.MapTaskControlApi();
 app.MapBrainsApi();
 app.MapSpendApi();
 app.MapStreamApi();
+app.MapTrustApi();
+app.MapReplyReviewApi();
+app.MapStatusApi();
 app.MapWhatsAppWebhook();
 app.MapEmailWebhook();
 

@@ -23,6 +23,7 @@ var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"] ?? Path.Combine(dataDir, "workspaces"))
     .WithEnvironment("Knowledge__IndexPath", Path.Combine(dataDir, "knowledge.db"))
     .WithOsirisDefaults();
+api.WithReference(mcpServer); // for the sandbox's state in GET /api/v1/status; the API does not wait for it
 
 var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")

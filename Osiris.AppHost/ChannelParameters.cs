@@ -17,6 +17,8 @@ public static class ChannelParameters
         ("email-signing-key", "Email__SigningKey", true, ""),
         ("smtp-host", "Smtp__Host", false, ""),
         ("smtp-port", "Smtp__Port", false, "587"),
+        ("email-ingest-token", "Email__IngestToken", true, ""),
+        ("email-authserv-id", "Email__AuthServId", false, ""),
         ("smtp-username", "Smtp__Username", false, ""),
         ("smtp-password", "Smtp__Password", true, ""),
         ("smtp-from", "Smtp__From", false, ""),

@@ -16,6 +16,8 @@ public static class Extensions
         {
             http.BaseAddress = new Uri(options.ApiBaseAddress);
             http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
+            // Named in the API's audit log; people have no accounts of their own yet.
+            http.DefaultRequestHeaders.Add("X-Osiris-Actor", "web UI");
         }
         builder.Services.AddHttpClient(OsirisApi.ClientName, Configure);
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental; the stream lives for hours and must not be cut by the standard handler's total timeout or retried by it: EventStreamService resumes by Last-Event-ID itself.

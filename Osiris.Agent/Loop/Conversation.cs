@@ -37,7 +37,9 @@ public static class Conversation
 
     public static bool HasPlan(IEnumerable<ChatMessage> history) => history.Any(m => m.AdditionalProperties?.ContainsKey(PlanProperty) == true);
 
-    public static List<ChatMessage> Rebuild(string system, string task, IEnumerable<MessageRecord> stored, ISet<Guid> seenPersonMessages)
+    /// <param name="personText">How a person's message reaches the model (a channel sender's is marked untrusted).</param>
+    public static List<ChatMessage> Rebuild(string system, string task, IEnumerable<MessageRecord> stored, ISet<Guid> seenPersonMessages,
+        Func<string, string>? personText = null)
     {
         var history = new List<ChatMessage> { new(ChatRole.System, system), new(ChatRole.User, task) };
         ChatMessage? assistant = null;
@@ -110,7 +112,7 @@ public static class Conversation
                     break;
                 case (_, MessageRoles.User):
                     seenPersonMessages.Add(message.Id);
-                    var said = new ChatMessage(ChatRole.User, message.Text);
+                    var said = new ChatMessage(ChatRole.User, personText is null ? message.Text : personText(message.Text));
                     if (assistant is null)
                     {
                         history.Add(said);

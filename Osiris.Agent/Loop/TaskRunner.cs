@@ -108,7 +108,7 @@ public sealed class TaskRunner(
         var settings = options.Value;
         var chatOptions = new ChatOptions
         {
-            Tools = [.. mcp.Tools],
+            Tools = [.. mcp.Tools.Where(t => run.Offers(t.Name))],
             ToolMode = ChatToolMode.Auto,
             AdditionalProperties = new() { [AgentTurnChatClient.KindProperty] = MessageKinds.Text },
         };
@@ -174,7 +174,7 @@ public sealed class TaskRunner(
                 var inbox = await ReadNewPersonMessagesAsync(run, ct);
                 if (inbox.Count > 0)
                 {
-                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, m.Text)));
+                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, run.PersonText(m.Text))));
                     continue;
                 }
                 if (answer.Length == 0)
@@ -213,7 +213,7 @@ public sealed class TaskRunner(
             var said = await ReadNewPersonMessagesAsync(run, ct);
             if (said.Count > 0)
             {
-                history.Add(new ChatMessage(ChatRole.User, string.Join("\n\n", said.Select(m => $"[The person wrote while you worked:] {m.Text}"))));
+                history.Add(new ChatMessage(ChatRole.User, string.Join("\n\n", said.Select(m => $"[The person wrote while you worked:] {run.PersonText(m.Text)}"))));
             }
         }
     }
@@ -277,11 +277,18 @@ public sealed class TaskRunner(
     {
         var system =
             "You are OSIRIS, an autonomous agent working on one task. Your workspace is the task's own folder on the OSIRIS MCP " +
-            "server; every path is relative to it. Your tools: " + string.Join(", ", mcp.Tools.Select(t => t.Name)) + ". " +
+            "server; every path is relative to it. Your tools: " + string.Join(", ", mcp.Tools.Where(t => run.Offers(t.Name)).Select(t => t.Name)) + ". " +
             "Work step by step: inspect, change files, run commands (sandboxed, no network), read errors and fix them until the " +
             "work is done. Finish with a concise final report for the person, without a tool call.";
+        if (run.IsFromChannel)
+        {
+            system += " This task came from an outside sender on a public channel; your final report is sent back to them" +
+                      (run.ReplyMode == ReplyModes.Review ? " after a person reviews it" : "") +
+                      ". Never put secrets, system details or raw command output into it beyond what answering them needs." +
+                      (run.ToolMode == ToolModes.ApproveRisky ? " Commands and file writes wait for a person's approval." : "");
+        }
         var stored = await run.ReadAsync(db => db.Messages.AsNoTracking().Where(m => m.TaskId == task.Id).OrderBy(m => m.CreatedAt).ThenBy(m => m.Id).ToListAsync(ct));
-        return Conversation.Rebuild(system, $"Task: {task.Title}\n\n{task.Description}", stored, run.SeenMessages);
+        return Conversation.Rebuild(system, $"Task: {task.Title}\n\n{run.PersonText(task.Description)}", stored, run.SeenMessages, run.PersonText);
     }
 
     /// <summary>Person messages stored since the model last saw the conversation (each is handed over once).</summary>

@@ -33,13 +33,13 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         await StoreAsync(MessageRoles.Assistant, MessageKinds.ToolCall, $"{name} {argumentsJson}", new { callId = call.CallId, name, arguments = argumentsJson, step = run.Step }, ct);
 
         ToolOutcome outcome;
-        if (run.RequireApproval && NeedApproval.Contains(name) && !await ApprovedAsync(name, argumentsJson, ct))
+        if (!run.Offers(name) || mcp.Tools.All(t => t.Name != name))
+        {
+            outcome = new ToolOutcome($"There is no tool named '{name}'. The tools are: {string.Join(", ", mcp.Tools.Where(t => run.Offers(t.Name)).Select(t => t.Name))}.", true);
+        }
+        else if (run.ToolMode == ToolModes.ApproveRisky && NeedApproval.Contains(name) && !await ApprovedAsync(name, argumentsJson, ct))
         {
             outcome = new ToolOutcome($"The person denied this {name} call. Do not repeat it; choose another way or explain what you need.", true);
-        }
-        else if (mcp.Tools.All(t => t.Name != name))
-        {
-            outcome = new ToolOutcome($"There is no tool named '{name}'. The tools are: {string.Join(", ", mcp.Tools.Select(t => t.Name))}.", true);
         }
         else
         {

@@ -1,7 +1,7 @@
 namespace Osiris.Api.Channels;
 
 /// <summary>
-/// <c>Osiris:Channels</c>, filled by the AppHost from its parameters (whatsapp-*, email-signing-key, smtp-*).
+/// <c>Osiris:Channels</c>, filled by the AppHost from its parameters (whatsapp-*, email-*, smtp-*).
 /// An empty value means "not configured": its webhook answers 503 and replies report it, never silently.
 /// </summary>
 public sealed class ChannelOptions
@@ -27,6 +27,15 @@ public sealed class WhatsAppOptions
 public sealed class EmailOptions
 {
     public string SigningKey { get; set; } = "";
+
+    /// <summary>A token that can only upload raw MIME to <c>POST /webhooks/email</c> (parameter <c>email-ingest-token</c>).</summary>
+    public string IngestToken { get; set; } = "";
+
+    /// <summary>
+    /// The authserv-id of the receiving mail server whose <c>Authentication-Results</c> count (parameter
+    /// <c>email-authserv-id</c>); empty: no header counts, and every e-mail sender is unknown.
+    /// </summary>
+    public string AuthServId { get; set; } = "";
 }
 
 public sealed class SmtpOptions

@@ -22,9 +22,10 @@ public sealed class ReplyOptions
 }
 
 /// <summary>
-/// Sends a completed task's result back to the WhatsApp or e-mail sender. It wakes on <c>task_update</c> events and
-/// also scans the database, so a completion seen by no replica is still answered. One delivery row per task (unique
-/// index) decides which replica sends; every attempt and the final status are stored and published.
+/// Sends a completed task's result back to the WhatsApp or e-mail sender — at once, or once a person approved it in
+/// review (see <see cref="ReplyReviewApi"/>). It wakes on <c>task_update</c> events and also scans the database, so a
+/// completion seen by no replica is still answered. One delivery row per task (unique index) holds the text and the
+/// status; moving it from queued to sending decides which replica sends; every attempt is stored and published.
 /// </summary>
 public sealed class ReplyDispatcher(
     EventHub hub,
@@ -81,58 +82,100 @@ public sealed class ReplyDispatcher(
 
     private async Task ScanAsync(CancellationToken ct)
     {
-        List<Guid> pending;
+        List<Guid> answered;
+        List<Guid> queued;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
             var since = time.GetUtcNow().AddDays(-7);
-            pending = await db.Tasks
+            answered = await db.Tasks
                 .Where(t => t.Status == TaskStatuses.Completed && Channels.Contains(t.Source) && t.ReplyAddress != null
                     && t.UpdatedAt > since && !db.Deliveries.Any(d => d.TaskId == t.Id))
                 .Select(t => t.Id).ToListAsync(ct);
-            // Deliveries abandoned mid-way (the replica stopped during a retry) are taken up again.
+            // Deliveries abandoned mid-way (the replica stopped during a retry) are queued again, their text kept.
             var stale = time.UtcNow().AddMinutes(-5);
-            var abandoned = await db.Deliveries
+            await db.Deliveries
                 .Where(d => (d.Status == DeliveryStatuses.Sending || d.Status == DeliveryStatuses.Retrying) && d.UpdatedAt < stale)
-                .Select(d => d.TaskId).ToListAsync(ct);
-            if (abandoned.Count > 0)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DeliveryStatuses.Queued), ct);
+            queued = await db.Deliveries.Where(d => d.Status == DeliveryStatuses.Queued).Select(d => d.Id).ToListAsync(ct);
+        }
+        foreach (var taskId in answered)
+        {
+            if (await CreateDeliveryAsync(taskId, ct) is Guid deliveryId)
             {
-                await db.Deliveries.Where(d => abandoned.Contains(d.TaskId) && (d.Status == DeliveryStatuses.Sending || d.Status == DeliveryStatuses.Retrying) && d.UpdatedAt < stale)
-                    .ExecuteDeleteAsync(ct);
-                pending.AddRange(abandoned);
+                queued.Add(deliveryId);
             }
         }
-        foreach (var taskId in pending)
+        foreach (var deliveryId in queued.Distinct())
         {
-            await DeliverAsync(taskId, ct);
+            await SendAsync(deliveryId, ct);
         }
     }
 
-    private async Task DeliverAsync(Guid taskId, CancellationToken ct)
+    /// <summary>
+    /// One delivery row per task (a unique index) decides which replica handles the answer. A task whose reply mode is
+    /// review waits for a person (its <c>task_update</c> carries the reply); otherwise it is queued for sending.
+    /// </summary>
+    private async Task<Guid?> CreateDeliveryAsync(Guid taskId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
         var publisher = scope.ServiceProvider.GetRequiredService<EventPublisher>();
         var task = await db.Tasks.SingleAsync(t => t.Id == taskId, ct);
+        var review = task.ReplyMode == ReplyModes.Review;
         var delivery = new DeliveryRecord
         {
             Id = Guid.CreateVersion7(), TaskId = task.Id, Channel = task.Source, Recipient = task.ReplyAddress!,
-            Status = DeliveryStatuses.Sending, CreatedAt = time.UtcNow(), UpdatedAt = time.UtcNow(),
+            Status = review ? DeliveryStatuses.Review : DeliveryStatuses.Queued,
+            Text = string.IsNullOrWhiteSpace(task.Result) ? "Your request is complete." : task.Result,
+            CreatedAt = time.UtcNow(), UpdatedAt = time.UtcNow(),
         };
         db.Deliveries.Add(delivery);
+        if (!review)
+        {
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return delivery.Id;
+            }
+            catch (DbUpdateException ex) when (ex.IsUniqueViolation())
+            {
+                return null; // another replica took it
+            }
+        }
         try
         {
-            await db.SaveChangesAsync(ct);
+            await using var append = await publisher.BeginAsync(db, ct);
+            append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate(reply: new PendingReply(delivery.Id, delivery.Channel, delivery.Recipient, delivery.Text)));
+            append.Add(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload(NotificationLevels.Info,
+                $"A reply to {task.Sender ?? task.ReplyAddress} awaits review: nothing is sent before a person decides."));
+            await append.CommitAsync(ct);
         }
         catch (DbUpdateException ex) when (ex.IsUniqueViolation())
         {
-            return; // another replica took it
+            // another replica took it
         }
+        return null;
+    }
 
-        var text = string.IsNullOrWhiteSpace(task.Result) ? "Your request is complete." : task.Result;
+    private async Task SendAsync(Guid deliveryId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
+        var publisher = scope.ServiceProvider.GetRequiredService<EventPublisher>();
+        // Whoever moves it from queued to sending sends it; other replicas see no row change and leave it.
+        var now = time.UtcNow();
+        if (await db.Deliveries.Where(d => d.Id == deliveryId && d.Status == DeliveryStatuses.Queued)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DeliveryStatuses.Sending).SetProperty(d => d.UpdatedAt, now), ct) == 0)
+        {
+            return;
+        }
+        var delivery = await db.Deliveries.SingleAsync(d => d.Id == deliveryId, ct);
+        var task = await db.Tasks.SingleAsync(t => t.Id == delivery.TaskId, ct);
+        var text = delivery.Text ?? (string.IsNullOrWhiteSpace(task.Result) ? "Your request is complete." : task.Result);
         var channelName = task.Source == TaskSources.WhatsApp ? "WhatsApp" : "e-mail";
         var delay = TimeSpan.FromSeconds(options.Value.BaseDelaySeconds);
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = delivery.Attempts + 1; ; attempt++)
         {
             delivery.Attempts = attempt;
             try
@@ -147,7 +190,7 @@ public sealed class ReplyDispatcher(
                     // Our reply's Message-ID, so that an answer to it threads back onto this task.
                     db.ChannelMessages.Add(new ChannelMessageRecord
                     {
-                        Channel = TaskSources.Email, ExternalId = messageId, Kind = "outbound", TaskId = task.Id, ReceivedAt = time.UtcNow(),
+                        Channel = TaskSources.Email, ExternalId = messageId, Kind = ChannelMessageKinds.Outbound, TaskId = task.Id, ReceivedAt = time.UtcNow(),
                     });
                 }
                 await FinishAttemptAsync(db, publisher, delivery, NotificationLevels.Info,

@@ -30,6 +30,7 @@ public static class TaskIntake
         Brain = request.Brain,
         Model = request.Model,
         RequireApproval = request.RequireApproval,
+        ToolMode = request.RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous,
         CreatedAt = now,
         UpdatedAt = now,
     };

@@ -5,8 +5,11 @@ namespace Osiris.Api.Webhooks;
 /// <summary>What a webhook answers once it accepted an e-mail: a new task, a message added to one, or a duplicate.</summary>
 public sealed record EmailReceipt(string Outcome, Guid? TaskId);
 
-/// <summary>What the WhatsApp webhook answers: how many of the notification's messages and statuses it took in.</summary>
-public sealed record WhatsAppReceipt(int Created, int Joined, int Duplicates, int Statuses);
+/// <summary>
+/// What the WhatsApp webhook answers: how many of the notification's messages and statuses it took in;
+/// <c>held</c>: from blocked senders or over a sender's limit (recorded, not worked on). Always 200: no retry storm.
+/// </summary>
+public sealed record WhatsAppReceipt(int Created, int Joined, int Duplicates, int Statuses, int Held);
 
 /// <summary>Reads a webhook's raw bytes (signatures are computed over them) with a size cap.</summary>
 public static class WebhookBody

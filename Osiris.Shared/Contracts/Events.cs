@@ -34,7 +34,8 @@ public sealed record TaskUpdatePayload(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Result = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PausedFor = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? BudgetUsd = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long UnpricedTokens = 0)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long UnpricedTokens = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PendingReply? Reply = null)
 {
 }
 

@@ -57,7 +57,11 @@ public sealed record TaskDto(
     decimal? BudgetUsd = null,
     long UnpricedTokens = 0,
     string? PausedFor = null,
-    long? BudgetTokens = null);
+    long? BudgetTokens = null,
+    string? ToolMode = null,
+    string? ReplyMode = null,
+    string? SenderLevel = null,
+    string? SenderAddress = null);
 
 /// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
 public sealed record ApprovalDecision(bool Approve);

@@ -1,3 +1,5 @@
+using Osiris.Shared.Contracts;
+
 namespace Osiris.Shared.Storage;
 
 public sealed class TaskRecord
@@ -43,6 +45,17 @@ public sealed class TaskRecord
 
     /// <summary>Why the task is paused (<c>PauseReasons</c>); null otherwise.</summary>
     public string? PausedFor { get; set; }
+
+    /// <summary><c>ToolModes</c>; null in tasks an earlier release stored: then <see cref="RequireApproval"/> decides.</summary>
+    public string? ToolMode { get; set; }
+
+    /// <summary><c>ReplyModes</c> for a channel task's answer; null (earlier releases): sent by itself.</summary>
+    public string? ReplyMode { get; set; }
+
+    /// <summary>A channel task's sender as the trust policy saw them when the task opened (<c>SenderLevels</c>).</summary>
+    public string? SenderLevel { get; set; }
+
+    public string EffectiveToolMode => ToolMode ?? (RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous);
 }
 
 /// <summary>One model call: what the provider reported it used, and what that cost (null: the model has no price).</summary>
@@ -78,6 +91,25 @@ public sealed class ChannelMessageRecord
     public DateTimeOffset ReceivedAt { get; set; }
 }
 
+/// <summary><see cref="ChannelMessageRecord.Kind"/>.</summary>
+public static class ChannelMessageKinds
+{
+    /// <summary>A message taken in: it opened or joined a task.</summary>
+    public const string Message = "message";
+
+    /// <summary>From a blocked sender: recorded, nothing else.</summary>
+    public const string Blocked = "blocked";
+
+    /// <summary>Over the sender's limits: recorded and shown, not worked on.</summary>
+    public const string OverLimit = "over_limit";
+
+    /// <summary>A WhatsApp delivery status.</summary>
+    public const string Status = "status";
+
+    /// <summary>Our own reply's e-mail Message-ID, so answers to it thread.</summary>
+    public const string Outbound = "outbound";
+}
+
 /// <summary>The reply to a task's sender: one per task, with its attempts and final status.</summary>
 public sealed class DeliveryRecord
 {
@@ -91,11 +123,20 @@ public sealed class DeliveryRecord
     public string? ExternalId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The text to send (a person may have edited it in review); null in earlier releases' rows: the task's result.</summary>
+    public string? Text { get; set; }
 }
 
-/// <summary><see cref="DeliveryRecord.Status"/>: sending → sent, or retrying → … → failed.</summary>
+/// <summary>
+/// <see cref="DeliveryRecord.Status"/>: review → queued (a person said send) or discarded; queued or new → sending →
+/// sent, or retrying → … → failed.
+/// </summary>
 public static class DeliveryStatuses
 {
+    public const string Review = "review";
+    public const string Queued = "queued";
+    public const string Discarded = "discarded";
     public const string Sending = "sending";
     public const string Retrying = "retrying";
     public const string Sent = "sent";
@@ -136,7 +177,20 @@ public static class ApprovalStatuses
     public const string Denied = "denied";
 }
 
-/// <summary>Global settings (the default brain), as JSON values.</summary>
+/// <summary>Who changed what, when: trust policy and sender changes, reply decisions.</summary>
+public sealed class AuditRecord
+{
+    public long Id { get; set; }
+    public DateTimeOffset At { get; set; }
+    public required string Actor { get; set; }
+    public required string Action { get; set; }
+    public string? Target { get; set; }
+
+    /// <summary>The change as JSON (the new policy, the sender's level, the reply's decision).</summary>
+    public string? Details { get; set; }
+}
+
+/// <summary>Global settings (the default brain, the trust policy), as JSON values.</summary>
 public sealed class SettingRecord
 {
     public required string Key { get; set; }

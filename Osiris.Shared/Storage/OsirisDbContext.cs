@@ -17,6 +17,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
     public DbSet<ApprovalRecord> Approvals => Set<ApprovalRecord>();
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
     public DbSet<ModelCallRecord> ModelCalls => Set<ModelCallRecord>();
+    public DbSet<AuditRecord> Audit => Set<AuditRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -41,6 +42,19 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
             task.Property(t => t.BudgetUsd).HasPrecision(18, 6);
             task.Property(t => t.PausedFor).HasMaxLength(32);
+            task.Property(t => t.ToolMode).HasMaxLength(20);
+            task.Property(t => t.ReplyMode).HasMaxLength(20);
+            task.Property(t => t.SenderLevel).HasMaxLength(20);
+            task.Ignore(t => t.EffectiveToolMode);
+            task.HasIndex(t => new { t.Source, t.ReplyAddress, t.CreatedAt });
+        });
+        modelBuilder.Entity<AuditRecord>(audit =>
+        {
+            audit.ToTable("audit");
+            audit.Property(a => a.Actor).HasMaxLength(200);
+            audit.Property(a => a.Action).HasMaxLength(64);
+            audit.Property(a => a.Target).HasMaxLength(400);
+            audit.HasIndex(a => a.At);
         });
 
         modelBuilder.Entity<ModelCallRecord>(call =>
@@ -78,6 +92,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             message.Property(m => m.Kind).HasMaxLength(20);
             message.Property(m => m.Sender).HasMaxLength(320);
             message.HasIndex(m => new { m.Channel, m.ExternalId }).IsUnique();
+            message.HasIndex(m => new { m.Channel, m.Sender, m.ReceivedAt });
         });
 
         modelBuilder.Entity<DeliveryRecord>(delivery =>
@@ -148,5 +163,6 @@ public sealed class SqliteOsirisDbContext(DbContextOptions<SqliteOsirisDbContext
         modelBuilder.Entity<ArtifactRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
         modelBuilder.Entity<ChannelMessageRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
         modelBuilder.Entity<ModelCallRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
+        modelBuilder.Entity<AuditRecord>().Property(a => a.Id).HasAnnotation("Sqlite:Autoincrement", true);
     }
 }

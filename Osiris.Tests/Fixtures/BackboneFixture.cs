@@ -40,6 +40,8 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
     public const string WhatsAppAccessToken = "test-access-token";
     public const string WhatsAppPhoneNumberId = "106540352242922";
     public const string EmailSigningKey = "test-mailgun-signing-key";
+    public const string EmailIngestToken = "test-email-ingest-token-0123456789";
+    public const string EmailAuthServId = "mx.osiris.test";
     public const string SmtpFrom = "osiris@example.test";
 
     protected bool Available => mode != "local" || OptionalSoftware.HasRedisAndPostgres;
@@ -69,6 +71,8 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
             $"--Parameters:whatsapp-phone-number-id={WhatsAppPhoneNumberId}",
             $"--Parameters:whatsapp-graph-url={Graph.Url}",
             $"--Parameters:email-signing-key={EmailSigningKey}",
+            $"--Parameters:email-ingest-token={EmailIngestToken}",
+            $"--Parameters:email-authserv-id={EmailAuthServId}",
             "--Parameters:smtp-host=127.0.0.1",
             $"--Parameters:smtp-port={Smtp.Port}",
             $"--Parameters:smtp-from={SmtpFrom}",
@@ -113,6 +117,13 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
 
     public EventPublisher CreatePublisher() =>
         new(Redis, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<EventPublisher>.Instance);
+
+    /// <summary>Marks a channel sender trusted (their tasks run by themselves and are answered without review).</summary>
+    public async Task TrustSenderAsync(string channel, string id)
+    {
+        using var response = await Api.PutAsJsonAsync($"/api/v1/senders/{channel}/{Uri.EscapeDataString(id)}", new { level = "trusted" });
+        response.EnsureSuccessStatusCode();
+    }
 
     /// <summary>Completes a task as the agent will: status, result, and a task_update event.</summary>
     public async Task CompleteTaskAsync(Guid taskId, string result)

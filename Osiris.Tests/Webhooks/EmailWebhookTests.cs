@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Tests.Fixtures;
@@ -96,7 +97,19 @@ public abstract class EmailWebhookTests<TFixture>(TFixture fixture) where TFixtu
         (await PostAsync(Payloads.Mailgun($"Dana <{address}>", "Invoice question", "Where is my invoice?", messageId))).EnsureSuccessStatusCode();
         var task = Assert.Single(await TasksOfAsync(address));
 
+        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task}&types=task_update&lastEventId=0");
         await fixture.CompleteTaskAsync(task, "Your invoice is attached to your account.");
+
+        // An unknown sender's reply waits for review: nothing leaves before a person says send.
+        var updates = await stream.ReadUntilAsync(es => es.Any(e => e.Payload.TryGetProperty("reply", out _)), TimeSpan.FromSeconds(10));
+        var reply = updates.Last().Payload.GetProperty("reply");
+        Assert.Equal(address, reply.GetProperty("to").GetString());
+        await Task.Delay(300, Ct);
+        Assert.DoesNotContain(fixture.Smtp.Messages, m => m.To.Mailboxes.Any(b => b.Address == address));
+        using (var send = await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task}/replies/{reply.GetProperty("id").GetString()}", new { action = "send" }, Ct))
+        {
+            send.EnsureSuccessStatusCode();
+        }
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
         MimeKit.MimeMessage? sent = null;

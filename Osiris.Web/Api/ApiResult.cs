@@ -50,6 +50,8 @@ public sealed record ApiResult<T>(bool Ok, string? Error, T? Value) : ApiResult(
         response.IsSuccessStatusCode
             ? new(true, null, await response.Content.ReadFromJsonAsync<T>(OsirisJson.Options, ct))
             : new(false, await ProblemTextAsync(response, ct), default);
+
+    public static new ApiResult<T> Failed(string error) => new(false, error, default);
 }
 
 /// <summary>The new-task form's fields.</summary>

@@ -88,6 +88,41 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         }
     }
 
+    public async Task<TrustPolicy?> GetTrustAsync(CancellationToken ct) =>
+        await Http.GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", OsirisJson.Options, ct);
+
+    public async Task<ApiResult<TrustPolicy>> SetTrustAsync(TrustPolicy policy, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await Http.PutAsJsonAsync("/api/v1/settings/trust", policy, OsirisJson.Options, ct);
+            return await ApiResult<TrustPolicy>.ReadAsync(response, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            return ApiResult<TrustPolicy>.Failed($"The API cannot be reached ({e.Message}).");
+        }
+    }
+
+    public async Task<ApiResult> SetSenderAsync(string channel, string id, string level, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Put, $"/api/v1/senders/{Uri.EscapeDataString(channel)}/{Uri.EscapeDataString(id)}", new SenderLevelRequest(level), ct);
+
+    public async Task<ApiResult> DecideReplyAsync(Guid id, Guid replyId, string action, string? text, CancellationToken ct) =>
+        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/replies/{replyId}", new ReplyDecision(action, text), ct);
+
+    /// <summary>The services' state (the sandbox); null when the API cannot be reached.</summary>
+    public async Task<SystemStatus?> GetStatusAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await Http.GetFromJsonAsync<SystemStatus>("/api/v1/status", OsirisJson.Options, ct);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     public async Task<ApiResult> SetTaskBrainAsync(Guid id, BrainChoice choice, CancellationToken ct) =>
         await SendAsync(HttpMethod.Put, $"{Tasks}/{id}/brain", choice, ct);
 

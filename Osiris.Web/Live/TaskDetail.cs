@@ -29,7 +29,8 @@ public sealed record TaskDetail(
     ImmutableList<Artifact> Artifacts,
     ImmutableList<TerminalSession> Terminals,
     ApprovalRequest? Approval,
-    long LastEventId)
+    long LastEventId,
+    PendingReply? Reply = null)
 {
     public static readonly TaskDetail Empty = new([], [], [], null, 0);
 }
@@ -112,6 +113,10 @@ public static class TaskDetailReducer
         return detail with { Terminals = index < 0 ? detail.Terminals.Add(session) : detail.Terminals.SetItem(index, session) };
     }
 
-    private static TaskDetail UpdateApproval(TaskDetail detail, TaskUpdatePayload update) =>
-        detail with { Approval = update.Status == TaskStatuses.AwaitingApproval ? update.Approval ?? detail.Approval : null };
+    /// <summary>An approval shows while the task awaits it; a reply in review shows until an update without it arrives.</summary>
+    private static TaskDetail UpdateApproval(TaskDetail detail, TaskUpdatePayload update) => detail with
+    {
+        Approval = update.Status == TaskStatuses.AwaitingApproval ? update.Approval ?? detail.Approval : null,
+        Reply = update.Reply,
+    };
 }

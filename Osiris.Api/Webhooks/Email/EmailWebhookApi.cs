@@ -47,7 +47,8 @@ public static class EmailWebhookApi
         InboundMessage message;
         if (http.Request.ContentType?.StartsWith("message/rfc822", StringComparison.OrdinalIgnoreCase) == true)
         {
-            if (apiKey.Challenge(http) is { } unauthorized)
+            // The ingestion token can do nothing else; the API key still works here for compatibility.
+            if (!TokenMatches(http, options.Value.Email.IngestToken) && apiKey.Challenge(http) is { } unauthorized)
             {
                 return unauthorized;
             }
@@ -65,7 +66,7 @@ public static class EmailWebhookApi
             {
                 return Bad("Malformed MIME message", ex.Message);
             }
-            message = FromMime(mime, raw);
+            message = FromMime(mime, raw, options.Value.Email.AuthServId);
         }
         else if (http.Request.HasFormContentType)
         {
@@ -87,7 +88,7 @@ public static class EmailWebhookApi
             {
                 return refused;
             }
-            message = FromMailgun(form);
+            message = FromMailgun(form, options.Value.Email.AuthServId);
         }
         else
         {
@@ -148,7 +149,48 @@ public static class EmailWebhookApi
         return null;
     }
 
-    private static InboundMessage FromMailgun(IFormCollection form)
+    private static bool TokenMatches(HttpContext http, string token)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        return token.Length > 0 && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(token));
+    }
+
+    /// <summary>
+    /// Mailgun's form: authentic when its forwarded headers carry an aligned pass from our authserv-id, or Mailgun's own
+    /// SPF check passed for an envelope sender of the From domain (Mailgun's DKIM verdict names no domain, so alone it
+    /// proves nothing).
+    /// </summary>
+    private static bool MailgunAuthenticated(IFormCollection form, string from, string authServId)
+    {
+        var results = new List<string>();
+        if (form["message-headers"].ToString() is { Length: > 0 } headers)
+        {
+            try
+            {
+                foreach (var pair in System.Text.Json.JsonDocument.Parse(headers).RootElement.EnumerateArray())
+                {
+                    if (pair.GetArrayLength() == 2 && string.Equals(pair[0].GetString(), "Authentication-Results", StringComparison.OrdinalIgnoreCase))
+                    {
+                        results.Add(pair[1].GetString() ?? "");
+                    }
+                }
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+            {
+                // Unreadable headers prove nothing.
+            }
+        }
+        if (EmailAuthenticity.IsAligned(results, authServId, from))
+        {
+            return true;
+        }
+        var envelope = EmailAuthenticity.DomainOf(form["sender"].ToString());
+        return string.Equals(form["X-Mailgun-Spf"].ToString(), "Pass", StringComparison.OrdinalIgnoreCase)
+            && envelope is not null && envelope == EmailAuthenticity.DomainOf(from);
+    }
+
+    private static InboundMessage FromMailgun(IFormCollection form, string authServId)
     {
         var from = form["from"].ToString();
         var sender = form["sender"].ToString();
@@ -162,10 +204,11 @@ public static class EmailWebhookApi
         {
             messageId = Fallback(address, subject, body, form["timestamp"].ToString());
         }
-        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, subject, body, threadIds);
+        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, subject, body, threadIds,
+            MailgunAuthenticated(form, address, authServId));
     }
 
-    private static InboundMessage FromMime(MimeMessage mime, byte[] raw)
+    private static InboundMessage FromMime(MimeMessage mime, byte[] raw, string authServId)
     {
         var mailbox = mime.From.Mailboxes.FirstOrDefault();
         var address = mailbox?.Address ?? "unknown";
@@ -177,13 +220,17 @@ public static class EmailWebhookApi
             threadIds.Add(inReplyTo);
         }
         threadIds.AddRange(mime.References);
-        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, mime.Subject ?? "", body, threadIds);
+        var authenticated = EmailAuthenticity.IsAligned(
+            mime.Headers.Where(h => h.Id == HeaderId.AuthenticationResults).Select(h => h.Value), authServId, address);
+        return Build(messageId, address, string.IsNullOrWhiteSpace(mailbox?.Name) ? null : mailbox.Name, mime.Subject ?? "", body, threadIds,
+            authenticated);
     }
 
-    private static InboundMessage Build(string messageId, string address, string? name, string subject, string body, IReadOnlyList<string> threadIds) =>
+    private static InboundMessage Build(string messageId, string address, string? name, string subject, string body, IReadOnlyList<string> threadIds,
+        bool authenticated) =>
         new(TaskSources.Email, messageId.Length <= 900 ? messageId : Fallback(messageId), address, name,
             string.IsNullOrWhiteSpace(subject) ? ChannelIntake.TitleFrom(body, $"E-mail from {address}") : ChannelIntake.TitleFrom(subject, subject),
-            body, ReplyThread: messageId, ReplySubject: subject, ThreadIds: threadIds);
+            body, ReplyThread: messageId, ReplySubject: subject, ThreadIds: threadIds, Authenticated: authenticated);
 
     /// <summary>Message-IDs compare without their angle brackets, as MimeKit gives them.</summary>
     public static string NormaliseId(string id) => id.Trim().Trim('<', '>').Trim();

@@ -79,7 +79,7 @@ public static class WhatsAppWebhookApi
         }
 
         var logger = loggers.CreateLogger("Osiris.Webhooks.WhatsApp");
-        int created = 0, joined = 0, duplicates = 0, statuses = 0;
+        int created = 0, joined = 0, duplicates = 0, statuses = 0, held = 0;
         foreach (var value in payload.Entry.SelectMany(e => e.Changes ?? []).Select(c => c.Value).OfType<WhatsAppValue>())
         {
             foreach (var message in value.Messages ?? [])
@@ -93,25 +93,27 @@ public static class WhatsAppWebhookApi
                 var text = message.Describe();
                 var result = await ChannelIntake.AcceptAsync(db, publisher, time, new InboundMessage(
                     TaskSources.WhatsApp, message.Id, message.From, name,
-                    ChannelIntake.TitleFrom(text, $"WhatsApp message from {name ?? message.From}"), text), ct);
+                    ChannelIntake.TitleFrom(text, $"WhatsApp message from {name ?? message.From}"), text,
+                    Authenticated: true /* Meta signed the notification, and WhatsApp verified the number */), ct);
                 db.ChangeTracker.Clear();
                 _ = result.Outcome switch
                 {
                     IntakeOutcome.NewTask => created++,
                     IntakeOutcome.JoinedTask => joined++,
-                    _ => duplicates++,
+                    IntakeOutcome.Duplicate => duplicates++,
+                    _ => held++,
                 };
             }
             foreach (var status in value.Statuses ?? [])
             {
                 if (status.Id is not null && await ChannelIntake.RecordAsync(db, time, TaskSources.WhatsApp,
-                        $"status:{status.Id}:{status.Status}", "status", status.RecipientId, ct))
+                        $"status:{status.Id}:{status.Status}", ChannelMessageKinds.Status, status.RecipientId, ct))
                 {
                     statuses++;
                 }
             }
         }
-        return TypedResults.Ok(new WhatsAppReceipt(created, joined, duplicates, statuses));
+        return TypedResults.Ok(new WhatsAppReceipt(created, joined, duplicates, statuses, held));
     }
 
     public static bool SignatureMatches(string header, byte[] body, string secret)

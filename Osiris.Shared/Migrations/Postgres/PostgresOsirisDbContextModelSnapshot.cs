@@ -95,6 +95,41 @@ namespace Osiris.Shared.Migrations.Postgres
                     b.ToTable("artifacts", (string)null);
                 });
 
+            modelBuilder.Entity("Osiris.Shared.Storage.AuditRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Details")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(400)
+                        .HasColumnType("character varying(400)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("audit", (string)null);
+                });
+
             modelBuilder.Entity("Osiris.Shared.Storage.ChannelMessageRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -132,6 +167,8 @@ namespace Osiris.Shared.Migrations.Postgres
 
                     b.HasIndex("Channel", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("Channel", "Sender", "ReceivedAt");
 
                     b.ToTable("channel_messages", (string)null);
                 });
@@ -172,6 +209,9 @@ namespace Osiris.Shared.Migrations.Postgres
 
                     b.Property<Guid>("TaskId")
                         .HasColumnType("uuid");
+
+                    b.Property<string>("Text")
+                        .HasColumnType("text");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone");
@@ -385,6 +425,10 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasMaxLength(320)
                         .HasColumnType("character varying(320)");
 
+                    b.Property<string>("ReplyMode")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
                     b.Property<string>("ReplySubject")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)");
@@ -402,6 +446,10 @@ namespace Osiris.Shared.Migrations.Postgres
                     b.Property<string>("Sender")
                         .HasMaxLength(300)
                         .HasColumnType("character varying(300)");
+
+                    b.Property<string>("SenderLevel")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
 
                     b.Property<string>("Source")
                         .IsRequired()
@@ -424,6 +472,10 @@ namespace Osiris.Shared.Migrations.Postgres
                     b.Property<long>("Tokens")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("ToolMode")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
                     b.Property<long>("UnpricedTokens")
                         .HasColumnType("bigint");
 
@@ -437,6 +489,8 @@ namespace Osiris.Shared.Migrations.Postgres
                     b.HasIndex("Status", "CreatedAt");
 
                     b.HasIndex("Status", "LeaseExpiresAt");
+
+                    b.HasIndex("Source", "ReplyAddress", "CreatedAt");
 
                     b.HasIndex("Source", "ReplyAddress", "Status");
 

@@ -89,6 +89,40 @@ namespace Osiris.Shared.Migrations.Sqlite
                     b.ToTable("artifacts", (string)null);
                 });
 
+            modelBuilder.Entity("Osiris.Shared.Storage.AuditRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", true);
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Actor")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Details")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("At");
+
+                    b.ToTable("audit", (string)null);
+                });
+
             modelBuilder.Entity("Osiris.Shared.Storage.ChannelMessageRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -125,6 +159,8 @@ namespace Osiris.Shared.Migrations.Sqlite
 
                     b.HasIndex("Channel", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("Channel", "Sender", "ReceivedAt");
 
                     b.ToTable("channel_messages", (string)null);
                 });
@@ -164,6 +200,9 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("TaskId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Text")
                         .HasColumnType("TEXT");
 
                     b.Property<long>("UpdatedAt")
@@ -376,6 +415,10 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasMaxLength(320)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("ReplyMode")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ReplySubject")
                         .HasMaxLength(1000)
                         .HasColumnType("TEXT");
@@ -392,6 +435,10 @@ namespace Osiris.Shared.Migrations.Sqlite
 
                     b.Property<string>("Sender")
                         .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SenderLevel")
+                        .HasMaxLength(20)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Source")
@@ -415,6 +462,10 @@ namespace Osiris.Shared.Migrations.Sqlite
                     b.Property<long>("Tokens")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ToolMode")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
                     b.Property<long>("UnpricedTokens")
                         .HasColumnType("INTEGER");
 
@@ -428,6 +479,8 @@ namespace Osiris.Shared.Migrations.Sqlite
                     b.HasIndex("Status", "CreatedAt");
 
                     b.HasIndex("Status", "LeaseExpiresAt");
+
+                    b.HasIndex("Source", "ReplyAddress", "CreatedAt");
 
                     b.HasIndex("Source", "ReplyAddress", "Status");
 
