@@ -147,3 +147,33 @@ public sealed class MissingSandboxTests : IClassFixture<MissingSandboxTests.Serv
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/health", TestContext.Current.CancellationToken)).StatusCode);
     }
 }
+
+/// <summary>
+/// A folder given with <c>--root</c> that root owns: commands never run as root, so the folder is handed to the sandbox
+/// user and commands can write into it (run by root, as here and on CI; otherwise commands run as the server's user).
+/// </summary>
+public sealed class RootOwnedFixedRootTests : IClassFixture<RootOwnedFixedRootTests.Server>
+{
+    public sealed class Server() : McpServerHost(("Workspaces:FixedRoot", Folder))
+    {
+        public static readonly string Folder = Directory.CreateTempSubdirectory("osiris-fixed-root-").FullName;
+    }
+
+    private readonly Server _server;
+
+    public RootOwnedFixedRootTests(Server server) => _server = server;
+
+    [Fact]
+    public async Task CommandsCanWriteIntoTheFolderAndNeverRunAsRoot()
+    {
+        OptionalSoftware.Require(OptionalSoftware.OnPath("bwrap") is not null, "bubblewrap", CommandRunner.InstallHint);
+        File.WriteAllText(Path.Combine(Server.Folder, "existing.txt"), "made by the owner\n");
+        await using var client = await _server.ConnectAsync(Guid.NewGuid(), TestContext.Current.CancellationToken);
+        var result = await client.CallAsync("run_command", new { command = "echo more >> existing.txt && touch new.txt && id -u" });
+        result.AssertSucceeded();
+        Assert.Equal("made by the owner\nmore\n", File.ReadAllText(Path.Combine(Server.Folder, "existing.txt")));
+        Assert.True(File.Exists(Path.Combine(Server.Folder, "new.txt")));
+        Assert.DoesNotMatch(@"(?m)^0$", result.Text());
+        Directory.Delete(Server.Folder, recursive: true);
+    }
+}
