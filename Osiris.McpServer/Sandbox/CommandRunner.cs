@@ -8,9 +8,9 @@ namespace Osiris.McpServer.Sandbox;
 /// <summary>
 /// Runs one shell command in the sandbox, streaming its lines as they come and enforcing every cap: time, output,
 /// processes, memory, CPU, file size, and the workspace's disk quota. The quota is watched from outside (rootless):
-/// the workspace is measured every few tens of milliseconds while the command runs, and a command that takes it past
-/// the quota is killed; each file is capped at <see cref="SandboxOptions.MaxFileSizeBytes"/>, which bounds how far
-/// past the quota one write can go.
+/// the workspace is measured every few milliseconds while the command runs, and a command that takes it past the quota
+/// is killed; each file is capped at the room left when the command started (at most
+/// <see cref="SandboxOptions.MaxFileSizeBytes"/>), which bounds how far past the quota one write can go.
 /// </summary>
 public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<WorkspaceOptions> workspaces, SandboxEnvironment sandbox,
     ILogger<CommandRunner> logger)
@@ -51,7 +51,11 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<Wor
         var timeout = TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds ?? settings.DefaultTimeoutSeconds, 1, settings.MaxTimeoutSeconds));
         var bwrap = Bubblewrap;
         using var cgroups = CgroupLimits.TryCreate(settings, out _); // the health check reports why there are none
-        var start = SandboxLaunch.Create(settings, sandbox, CommandUser(workspace), workspace, command, cgroups);
+        // No single file may be larger than the room left in the workspace (nor than the per-file cap).
+        var quotaBytes = workspaces.Value.QuotaBytes;
+        var usedAtStart = WorkspaceUsage.Measure(workspace);
+        var maxFileSize = Math.Min(settings.MaxFileSizeBytes, Math.Max(1024 * 1024, quotaBytes - usedAtStart));
+        var start = SandboxLaunch.Create(settings, sandbox, CommandUser(workspace), maxFileSize, workspace, command, cgroups);
 
         var output = new StringBuilder();
         var truncated = false;
@@ -81,8 +85,11 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<Wor
 
         var readers = Task.WhenAll(Pump(process.StandardOutput, "stdout", Append), Pump(process.StandardError, "stderr", Append));
         stop.CancelAfter(timeout);
-        var quota = new QuotaWatch(workspace, workspaces.Value.QuotaBytes);
-        var watching = Task.Run(() => quota.WatchAsync(stop), CancellationToken.None);
+        var quota = new QuotaWatch(workspace, quotaBytes, usedAtStart, () =>
+        {
+            Kill(process, cgroups);
+            stop.Cancel();
+        });
         var timedOut = false;
         try
         {
@@ -95,7 +102,7 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<Wor
             await process.WaitForExitAsync(CancellationToken.None);
         }
         cgroups?.KillAll();
-        await quota.StopAsync(watching);
+        quota.Stop();
         // A backgrounded child that kept the pipes open outside the sandbox (unsandboxed mode) must not hold us.
         await Task.WhenAny(readers, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
         clock.Stop();
@@ -134,42 +141,55 @@ public sealed class CommandRunner(IOptions<SandboxOptions> options, IOptions<Wor
 
     /// <summary>
     /// Measures the workspace while the command runs and stops it once usage passes the quota — or, when the workspace
-    /// was already over it, once usage grows (so <c>rm</c> can still make room). Measuring more often than it takes to
-    /// walk the folder would only burn CPU, so the pause adapts to the walk.
+    /// was already over it, once usage grows (so <c>rm</c> can still make room). It runs on a thread of its own and
+    /// kills the command itself, so a busy thread pool cannot delay the stop; measuring more often than it takes to
+    /// walk the folder would only burn CPU, so the pause adapts to the walk (5 ms at least).
     /// </summary>
-    private sealed class QuotaWatch(string workspace, long limit)
+    private sealed class QuotaWatch
     {
-        private readonly CancellationTokenSource _done = new();
+        private readonly string _workspace;
+        private readonly Action _stop;
+        private readonly long _ceiling;
+        private readonly Thread _thread;
+        private volatile bool _done;
 
-        public long Limit { get; } = limit;
+        public QuotaWatch(string workspace, long limit, long usedAtStart, Action stop)
+        {
+            _workspace = workspace;
+            _stop = stop;
+            Limit = limit;
+            Peak = usedAtStart;
+            _ceiling = Math.Max(limit, usedAtStart);
+            _thread = new Thread(Watch) { IsBackground = true, Name = "osiris-quota-watch" };
+            _thread.Start();
+        }
+
+        public long Limit { get; }
         public long Peak { get; private set; }
         public bool Exceeded { get; private set; }
 
-        public async Task WatchAsync(CancellationTokenSource stop)
+        private void Watch()
         {
-            var ceiling = Math.Max(Limit, WorkspaceUsage.Measure(workspace));
-            while (!_done.IsCancellationRequested && !stop.IsCancellationRequested)
+            while (!_done)
             {
                 var clock = Stopwatch.StartNew();
-                var used = WorkspaceUsage.Measure(workspace);
+                var used = WorkspaceUsage.Measure(_workspace);
                 Peak = Math.Max(Peak, used);
-                if (used > ceiling)
+                if (used > _ceiling)
                 {
                     Exceeded = true;
-                    stop.Cancel();
+                    _stop();
                     return;
                 }
-                var pause = TimeSpan.FromMilliseconds(Math.Clamp(clock.Elapsed.TotalMilliseconds * 4, 20, 1000));
-                await Task.Delay(pause, _done.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                Thread.Sleep(TimeSpan.FromMilliseconds(Math.Clamp(clock.Elapsed.TotalMilliseconds * 4, 5, 1000)));
             }
         }
 
-        public async Task StopAsync(Task watching)
+        public void Stop()
         {
-            _done.Cancel();
-            await watching;
-            Peak = Math.Max(Peak, WorkspaceUsage.Measure(workspace));
-            _done.Dispose();
+            _done = true;
+            _thread.Join();
+            Peak = Math.Max(Peak, WorkspaceUsage.Measure(_workspace));
         }
     }
 

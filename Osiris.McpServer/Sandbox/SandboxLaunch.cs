@@ -12,8 +12,9 @@ internal static class SandboxLaunch
     private const string SafePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <param name="uid">Who the command runs as (the workspace's owner, or the sandbox user); used only when root.</param>
-    public static ProcessStartInfo Create(SandboxOptions options, SandboxEnvironment sandbox, uint uid, string workspace, string command,
-        CgroupLimits? cgroups)
+    /// <param name="maxFileSize">The largest file the command may write (RLIMIT_FSIZE): the per-file cap, or less when the workspace has less room.</param>
+    public static ProcessStartInfo Create(SandboxOptions options, SandboxEnvironment sandbox, uint uid, long maxFileSize, string workspace,
+        string command, CgroupLimits? cgroups)
     {
         var bwrap = sandbox.Bubblewrap;
         var start = new ProcessStartInfo
@@ -59,7 +60,7 @@ internal static class SandboxLaunch
         var nproc = options.MaxProcesses + TasksOf(user);
         foreach (var a in new[]
                  {
-                     "prlimit", $"--nproc={nproc}", $"--fsize={options.MaxFileSizeBytes}",
+                     "prlimit", $"--nproc={nproc}", $"--fsize={maxFileSize}",
                      $"--as={options.MaxMemoryBytes}", "--core=0", "--",
                  })
         {
