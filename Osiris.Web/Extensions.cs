@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Http.Resilience;
 using Osiris.Web.Access;
 using Osiris.Web.Api;
 using Osiris.Web.Live;
@@ -19,8 +20,18 @@ public static class Extensions
             // Named in the API's audit log; people have no accounts of their own yet.
             http.DefaultRequestHeaders.Add("X-Osiris-Actor", "web UI");
         }
-        builder.Services.AddHttpClient(OsirisApi.ClientName, Configure);
-#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental; the stream lives for hours and must not be cut by the standard handler's total timeout or retried by it: EventStreamService resumes by Last-Event-ID itself.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental; it is the documented way to replace ConfigureHttpClientDefaults' handler.
+        // REST calls: only safe methods (GET) are retried — a retried POST or PUT could repeat what it did (creates carry
+        // an Idempotency-Key for the person's own retries); and a person waits at most 10 s for an answer.
+        builder.Services.AddHttpClient(OsirisApi.ClientName, Configure).RemoveAllResilienceHandlers().AddStandardResilienceHandler(resilience =>
+        {
+            resilience.Retry.DisableForUnsafeHttpMethods();
+            resilience.AttemptTimeout.Timeout = TimeSpan.FromSeconds(4);
+            resilience.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(10);
+            resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(10);
+        });
+        // The stream lives for hours and must not be cut by the standard handler's total timeout or retried by it:
+        // EventStreamService resumes by Last-Event-ID itself.
         builder.Services.AddHttpClient(OsirisApi.StreamClientName, http =>
         {
             Configure(http);

@@ -37,7 +37,8 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         {
             outcome = new ToolOutcome($"There is no tool named '{name}'. The tools are: {string.Join(", ", mcp.Tools.Where(t => run.Offers(t.Name)).Select(t => t.Name))}.", true);
         }
-        else if (run.ToolMode == ToolModes.ApproveRisky && NeedApproval.Contains(name) && !await ApprovedAsync(name, argumentsJson, ct))
+        else if (run.ToolMode == ToolModes.ApproveRisky && NeedApproval.Contains(name)
+                 && !await ApprovedAsync(name, argumentsJson, name == "write_file" ? await PreviewAsync(arguments, ct) : null, ct))
         {
             outcome = new ToolOutcome($"The person denied this {name} call. Do not repeat it; choose another way or explain what you need.", true);
         }
@@ -159,7 +160,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
     /// Stores the request, sets the task awaiting approval — unless it was closed meanwhile (a cancel is never undone) —
     /// and waits for a person's decision.
     /// </summary>
-    private async Task<bool> ApprovedAsync(string tool, JsonElement arguments, CancellationToken ct)
+    private async Task<bool> ApprovedAsync(string tool, JsonElement arguments, string? preview, CancellationToken ct)
     {
         var approval = new ApprovalRecord
         {
@@ -175,7 +176,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             db.Approvals.Add(approval);
             task.Status = TaskStatuses.AwaitingApproval;
             task.UpdatedAt = run.Now;
-            await publisher.PublishAsync(db, [TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments))], ct);
+            await publisher.PublishAsync(db, [TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments, preview))], ct);
         });
         logger.LogInformation("Task {TaskId} awaits approval {ApprovalId} for {Tool}", run.TaskId, approval.Id, tool);
         signal.BeginWaitingForPerson();
@@ -195,6 +196,25 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         finally
         {
             signal.EndWaitingForPerson();
+        }
+    }
+
+    /// <summary>
+    /// The change a <c>write_file</c> would make, as a diff against the file now (the server's dry run), so the person
+    /// judges the change, not escaped JSON; null when the server cannot say (the real call then reports why).
+    /// </summary>
+    private async Task<string?> PreviewAsync(Dictionary<string, object?> arguments, CancellationToken ct)
+    {
+        try
+        {
+            var result = await mcp.CallAsync("write_file", new Dictionary<string, object?>(arguments) { ["dryRun"] = true }, NoProgress.Instance, ct);
+            return result.IsError is not true && result.StructuredContent is { } structured && structured.TryGetProperty("diff", out var diff)
+                ? diff.GetString() : null;
+        }
+        catch (Exception e) when (e is McpException or HttpRequestException or IOException)
+        {
+            logger.LogInformation("No preview for a write_file of task {TaskId}: {Error}", run.TaskId, e.Message);
+            return null;
         }
     }
 

@@ -11,9 +11,12 @@ public sealed class StreamOptions
     [Range(16, 1_000_000)]
     public int BufferSize { get; set; } = 4096;
 
-    /// <summary>A <c>: ping</c> comment goes out after this long without any other write.</summary>
+    /// <summary>
+    /// A <c>: ping</c> comment goes out after this long without any other write; clients that hear nothing for a few of
+    /// these periods know the stream is dead (the web says "Offline" within seconds).
+    /// </summary>
     [Range(0.05, 3600)]
-    public double HeartbeatSeconds { get; set; } = 15;
+    public double HeartbeatSeconds { get; set; } = 5;
 
     /// <summary>The <c>retry:</c> hint sent to clients.</summary>
     [Range(100, 600_000)]

@@ -4,7 +4,8 @@ using Osiris.Shared.Storage;
 
 namespace Osiris.Api.Tasks;
 
-public sealed record NewTask(string Title, string Description, string Source, string? Brain, string? Model, bool RequireApproval, string? ExternalId = null);
+public sealed record NewTask(string Title, string Description, string Source, string? Brain, string? Model, bool RequireApproval,
+    string? ExternalId = null, string? IdempotencyKey = null);
 
 /// <summary>How work enters OSIRIS, whatever the channel: the task and its event commit together.</summary>
 public static class TaskIntake
@@ -26,6 +27,7 @@ public static class TaskIntake
         Description = request.Description,
         Source = request.Source,
         ExternalId = request.ExternalId,
+        IdempotencyKey = request.IdempotencyKey,
         Status = TaskStatuses.Queued,
         Brain = request.Brain,
         Model = request.Model,

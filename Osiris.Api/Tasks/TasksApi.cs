@@ -27,14 +27,42 @@ public static class TasksApi
         return group;
     }
 
-    public static async Task<Created<TaskDto>> CreateTask(
-        CreateTaskRequest request, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>
+    /// With an <c>Idempotency-Key</c> header (at most 100 characters), a repeated create — a retry after a timeout, a
+    /// double click — answers with the task the first one made instead of making another.
+    /// </summary>
+    public static async Task<Results<Created<TaskDto>, ValidationProblem>> CreateTask(
+        CreateTaskRequest request, [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
-        var task = await TaskIntake.CreateAsync(db, publisher, time, new NewTask(
-            request.Title!.Trim(), request.Description!, request.Source ?? TaskSources.Api,
-            request.Brain, request.Model, request.RequireApproval ?? false), ct);
-        return TypedResults.Created($"/api/v1/tasks/{task.Id}", task);
+        if (idempotencyKey is { Length: 0 or > 100 })
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["An Idempotency-Key has 1 to 100 characters."] });
+        }
+        if (idempotencyKey is not null && await ExistingAsync(db, idempotencyKey, ct) is { } earlier)
+        {
+            return TypedResults.Created($"/api/v1/tasks/{earlier.Id}", earlier);
+        }
+        try
+        {
+            var task = await TaskIntake.CreateAsync(db, publisher, time, new NewTask(
+                request.Title!.Trim(), request.Description!, request.Source ?? TaskSources.Api,
+                request.Brain, request.Model, request.RequireApproval ?? false, IdempotencyKey: idempotencyKey), ct);
+            return TypedResults.Created($"/api/v1/tasks/{task.Id}", task);
+        }
+        catch (DbUpdateException e) when (idempotencyKey is not null && e.IsUniqueViolation())
+        {
+            // The same key arrived twice at once; the other request made the task.
+            db.ChangeTracker.Clear();
+            var winner = (await ExistingAsync(db, idempotencyKey, ct))!;
+            return TypedResults.Created($"/api/v1/tasks/{winner.Id}", winner);
+        }
     }
+
+    private static async Task<TaskDto?> ExistingAsync(OsirisDbContext db, string key, CancellationToken ct) =>
+        (await db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.IdempotencyKey == key, ct))?.ToDto();
 
     public static async Task<Ok<TaskPage>> ListTasks(
         HttpContext http, OsirisDbContext db, [AsParameters] TaskListQuery query, CancellationToken ct)
@@ -96,7 +124,7 @@ public static class TasksApi
     }
 
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> CancelTask(
-        Guid id, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+        Guid id, HttpContext http, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
@@ -119,6 +147,14 @@ public static class TasksApi
             return TaskProblems.Closed(task);
         }
         await db.Entry(task).ReloadAsync(ct);
+        // The conversation says who stopped it (a system note: the agent never reads it, it has stopped).
+        var note = new MessageRecord
+        {
+            Id = Guid.CreateVersion7(now), TaskId = task.Id, Role = MessageRoles.System, Kind = MessageKinds.Text, CreatedAt = now,
+            Text = $"Cancelled by {Audit.AuditLog.Actor(http)}.",
+        };
+        db.Messages.Add(note);
+        append.Add(EventTypes.NewMessage, task.Id, TaskIntake.MessagePayload(note));
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
         await append.CommitAsync(ct);
         return TypedResults.Ok(task.ToDto());

@@ -81,6 +81,30 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
         return new FileText(display, size, text.ToString(), first, lastTaken, more);
     }
 
+    /// <summary>What <see cref="Write"/> would do, with the same checks, writing nothing.</summary>
+    public FileWrite Preview(string root, string input, string content)
+    {
+        var bytes = StrictUtf8.GetBytes(content);
+        var (canonical, display) = Check(root, input, mustBe: FileKind.File, mayBeMissing: true);
+        if (canonical == root)
+        {
+            throw new PathRefusedException("Refused: the workspace root is a directory, not a file.");
+        }
+        string? old = null;
+        if (Native.LStat(canonical) is not null)
+        {
+            try
+            {
+                old = Read(root, display).Text;
+            }
+            catch (PathRefusedException)
+            {
+                old = "";
+            }
+        }
+        return new FileWrite(display, old, content, bytes.Length, old is null);
+    }
+
     public FileWrite Write(string root, string input, string content)
     {
         var bytes = StrictUtf8.GetBytes(content);

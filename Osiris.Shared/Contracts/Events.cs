@@ -76,7 +76,10 @@ public static class NotificationLevels
 }
 
 /// <summary>In <c>task_update</c> while a task awaits approval.</summary>
-public sealed record ApprovalRequest(string Id, string Tool, JsonElement Arguments);
+/// <remarks><paramref name="Preview"/>: for <c>write_file</c>, the unified diff the write would make against the file as it is now.</remarks>
+public sealed record ApprovalRequest(
+    string Id, string Tool, JsonElement Arguments,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Preview = null);
 
 /// <summary><c>artifact_stream</c>: a file in the workspace changed.</summary>
 /// <remarks>

@@ -61,7 +61,8 @@ public sealed record TaskDto(
     string? ToolMode = null,
     string? ReplyMode = null,
     string? SenderLevel = null,
-    string? SenderAddress = null);
+    string? SenderAddress = null,
+    string? SenderName = null);
 
 /// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
 public sealed record ApprovalDecision(bool Approve);

@@ -55,6 +55,9 @@ public sealed class TaskRecord
     /// <summary>A channel task's sender as the trust policy saw them when the task opened (<c>SenderLevels</c>).</summary>
     public string? SenderLevel { get; set; }
 
+    /// <summary>The client's <c>Idempotency-Key</c> of the create request: the same key gives the same task.</summary>
+    public string? IdempotencyKey { get; set; }
+
     public string EffectiveToolMode => ToolMode ?? (RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous);
 }
 

@@ -46,6 +46,8 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             task.Property(t => t.ReplyMode).HasMaxLength(20);
             task.Property(t => t.SenderLevel).HasMaxLength(20);
             task.Ignore(t => t.EffectiveToolMode);
+            task.Property(t => t.IdempotencyKey).HasMaxLength(100);
+            task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.CreatedAt });
         });
         modelBuilder.Entity<AuditRecord>(audit =>

@@ -9,7 +9,7 @@ public static class TaskRecordMapping
         task.Id, task.Title, task.Description, task.Source, task.ExternalId, task.Status,
         task.Brain, task.Model, task.RequireApproval, task.Tokens, task.CostUsd, task.Result,
         task.CreatedAt, task.UpdatedAt, task.BudgetUsd, task.UnpricedTokens, task.PausedFor, task.BudgetTokens,
-        task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress);
+        task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress, task.Sender);
 
     /// <summary>
     /// The result travels once the task ends or pauses; <paramref name="approval"/> while it awaits one;

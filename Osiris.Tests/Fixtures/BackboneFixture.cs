@@ -160,7 +160,15 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
 
 public sealed class LocalBackboneFixture() : BackboneFixture("local");
 
-public sealed class EmbeddedBackboneFixture() : BackboneFixture("embedded");
+/// <summary>
+/// Garnet and SQLite. An OpenAI-compatible brain is configured (it is never called: the agent is off here), so the web
+/// has a real model to switch to besides the scripted offline brain.
+/// </summary>
+public sealed class EmbeddedBackboneFixture() : BackboneFixture("embedded")
+{
+    protected override Task<IEnumerable<string>> ExtraArgumentsAsync() => Task.FromResult<IEnumerable<string>>(
+        ["--Parameters:compatible-endpoint=http://127.0.0.1:9/v1", "--Parameters:compatible-model=local-model"]);
+}
 
 /// <summary>The API as a second replica; <see cref="EventHub"/> only names the API's assembly for the factory.</summary>
 public sealed class ApiReplica(BackboneFixture fixture, (string Key, string Value)[] settings) : WebApplicationFactory<EventHub>

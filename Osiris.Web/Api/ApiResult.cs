@@ -65,5 +65,8 @@ public sealed class NewTaskForm
 
     public string? Brain { get; set; }
     public string? Model { get; set; }
+
+    /// <summary>One per form: every send of this form is the same create, so a retry never makes a second task.</summary>
+    public string IdempotencyKey { get; } = Guid.NewGuid().ToString("N");
     public bool RequireApproval { get; set; }
 }

@@ -49,19 +49,47 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     public async Task<List<OsirisEvent>> GetTaskEventsAsync(Guid id, long after, int limit, CancellationToken ct) =>
         await Http.GetFromJsonAsync<List<OsirisEvent>>($"{Tasks}/{id}/events?after={after}&limit={limit}", OsirisJson.Options, ct) ?? [];
 
+    /// <summary>
+    /// Creates the task with the form's <c>Idempotency-Key</c>: sending the same form again (a retry after a timeout, a
+    /// second click) gives back the task the first send made, never a second one.
+    /// </summary>
     public async Task<ApiResult<TaskDto>> CreateTaskAsync(NewTaskForm form, CancellationToken ct)
     {
-        using var response = await Http.PostAsJsonAsync(Tasks, new
+        using var request = new HttpRequestMessage(HttpMethod.Post, Tasks)
         {
-            title = form.Title.Trim(),
-            description = form.Description,
-            brain = string.IsNullOrEmpty(form.Brain) ? null : form.Brain,
-            model = string.IsNullOrEmpty(form.Model) ? null : form.Model,
-            requireApproval = form.RequireApproval,
-            source = TaskSources.Ui,
-        }, OsirisJson.Options, ct);
-        return await ApiResult<TaskDto>.ReadAsync(response, ct);
+            Content = JsonContent.Create(new
+            {
+                title = form.Title.Trim(),
+                description = form.Description,
+                brain = string.IsNullOrEmpty(form.Brain) ? null : form.Brain,
+                model = string.IsNullOrEmpty(form.Model) ? null : form.Model,
+                requireApproval = form.RequireApproval,
+                source = TaskSources.Ui,
+            }, options: OsirisJson.Options),
+        };
+        request.Headers.Add("Idempotency-Key", form.IdempotencyKey);
+        try
+        {
+            using var response = await Http.SendAsync(request, ct);
+            return await ApiResult<TaskDto>.ReadAsync(response, ct);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            return ApiResult<TaskDto>.Failed(Unreachable(e));
+        }
     }
+
+    /// <summary>The API is down, slow past the client's timeout, or the connection broke: a state to show, not a crash.</summary>
+    public static bool IsUnreachable(Exception e) =>
+        e is HttpRequestException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException
+            or TaskCanceledException { InnerException: TimeoutException };
+
+    public static string Unreachable(Exception e) => e switch
+    {
+        Polly.Timeout.TimeoutRejectedException or TaskCanceledException => "The API did not answer in time; nothing was lost — try again.",
+        Polly.CircuitBreaker.BrokenCircuitException => "The API is not answering; nothing was lost — try again in a moment.",
+        _ => $"The API cannot be reached ({e.Message}); nothing was lost — try again.",
+    };
 
     public async Task<ApiResult> PostMessageAsync(Guid id, string text, CancellationToken ct) =>
         await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/messages", new { text }, ct);
@@ -82,7 +110,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         {
             return await Http.GetFromJsonAsync<SpendReport>($"/api/v1/spend?days={days}", OsirisJson.Options, ct);
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (IsUnreachable(e))
         {
             return null;
         }
@@ -98,9 +126,9 @@ public sealed class OsirisApi(IHttpClientFactory factory)
             using var response = await Http.PutAsJsonAsync("/api/v1/settings/trust", policy, OsirisJson.Options, ct);
             return await ApiResult<TrustPolicy>.ReadAsync(response, ct);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (IsUnreachable(e))
         {
-            return ApiResult<TrustPolicy>.Failed($"The API cannot be reached ({e.Message}).");
+            return ApiResult<TrustPolicy>.Failed(Unreachable(e));
         }
     }
 
@@ -117,7 +145,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         {
             return await Http.GetFromJsonAsync<SystemStatus>("/api/v1/status", OsirisJson.Options, ct);
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (IsUnreachable(e))
         {
             return null;
         }
@@ -153,9 +181,9 @@ public sealed class OsirisApi(IHttpClientFactory factory)
             using var response = await Http.SendAsync(request, ct);
             return await ApiResult.ReadAsync(response, ct);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (IsUnreachable(e))
         {
-            return ApiResult.Failed($"The API cannot be reached ({e.Message}).");
+            return ApiResult.Failed(Unreachable(e));
         }
     }
 }

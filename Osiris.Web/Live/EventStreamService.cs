@@ -19,7 +19,13 @@ public sealed class EventStreamService(
     private const int InitialTasks = 2000;
 
     /// <summary>Failed attempts in a row after which the indicator says offline rather than reconnecting.</summary>
-    private const int OfflineAfter = 4;
+    private const int OfflineAfter = 2;
+
+    /// <summary>How long a connect may take: a proxy in front of a stopped API accepts and then hangs.</summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>The API pings every 5 s; this long without a byte means the stream is dead even if the socket is not.</summary>
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(12);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,7 +46,7 @@ public sealed class EventStreamService(
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or JsonException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or JsonException or OperationCanceledException || OsirisApi.IsUnreachable(e))
             {
                 logger.LogWarning("The event stream failed ({Error}); resuming after event {LastEventId}", e.Message, store.LastEventId);
             }
@@ -56,15 +62,19 @@ public sealed class EventStreamService(
         var http = factory.CreateClient(OsirisApi.StreamClientName);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/stream");
         request.Headers.Add("Last-Event-ID", store.LastEventId.ToString(CultureInfo.InvariantCulture));
-        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var alive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        alive.CancelAfter(ConnectTimeout);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, alive.Token);
         response.EnsureSuccessStatusCode();
+        alive.CancelAfter(IdleTimeout);
         store.SetConnection(ConnectionState.Live);
         connected();
         logger.LogInformation("Event stream live after event {LastEventId}", store.LastEventId);
 
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        // Every byte (an event or a ping) pushes the deadline on; SseParser itself never shows the pings.
+        await using var body = new WatchedStream(await response.Content.ReadAsStreamAsync(ct), () => alive.CancelAfter(IdleTimeout));
         var parser = SseParser.Create(body, static (_, data) => JsonSerializer.Deserialize<OsirisEvent>(data, OsirisJson.Options)!);
-        await foreach (var item in parser.EnumerateAsync(ct))
+        await foreach (var item in parser.EnumerateAsync(alive.Token))
         {
             if (store.Apply(item.Data) is Guid unknown)
             {
@@ -78,5 +88,45 @@ public sealed class EventStreamService(
     {
         var ms = Math.Min(3000, 250 * Math.Pow(2, Math.Min(failures - 1, 4)));
         return TimeSpan.FromMilliseconds(ms * (0.8 + Random.Shared.NextDouble() * 0.4));
+    }
+
+    /// <summary>A read-only stream that reports every read that returned data.</summary>
+    private sealed class WatchedStream(Stream inner, Action onData) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override int Read(byte[] buffer, int offset, int count) => Seen(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Seen(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Seen(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken));
+
+        private int Seen(int read)
+        {
+            if (read > 0)
+            {
+                onData();
+            }
+            return read;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 }

@@ -15,6 +15,13 @@ export function open(host) {
     const fit = new FitAddon();
     terminal.loadAddon(fit);
     terminal.open(host);
+    // Output only: the screen is never a tab stop, and Tab, Shift+Tab and Esc are left to the browser, so keyboard
+    // users pass the card instead of being trapped in xterm's hidden input.
+    if (terminal.textarea) {
+        terminal.textarea.tabIndex = -1;
+        terminal.textarea.setAttribute("aria-hidden", "true");
+    }
+    terminal.attachCustomKeyEventHandler(event => !(event.key === "Tab" || event.key === "Escape"));
     const refit = () => {
         if (host.offsetWidth > 0) {
             try { fit.fit(); } catch { /* not laid out yet */ }
