@@ -154,8 +154,8 @@ public static class TasksApi
             Text = $"Cancelled by {Audit.AuditLog.Actor(http)}.",
         };
         db.Messages.Add(note);
-        append.Add(EventTypes.NewMessage, task.Id, TaskIntake.MessagePayload(note));
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
+        append.Add(EventTypes.NewMessage, task.Id, TaskIntake.MessagePayload(note));
         await append.CommitAsync(ct);
         return TypedResults.Ok(task.ToDto());
     }

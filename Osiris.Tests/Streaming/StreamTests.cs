@@ -117,7 +117,7 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
 
         var events = await client.ReadUntilAsync(es => es.Any(e => e.Type == EventTypes.TaskUpdate));
         Assert.All(events, e => Assert.Equal(watched.Id, e.TaskId));
-        Assert.Equal(["task_created", "task_update"], events.Select(e => e.Type));
+        Assert.Equal(["task_created", "task_update"], events.Select(e => e.Type)); // then the chat's "Cancelled by …" note
     }
 
     [Fact]

@@ -62,11 +62,12 @@ public abstract class TasksApiTests<TFixture>(TFixture fixture) where TFixture :
         Assert.Equal(HttpStatusCode.Conflict, cancelAgain.StatusCode);
 
         var history = (await fixture.Api.GetFromJsonAsync<List<OsirisEvent>>($"/api/v1/tasks/{task.Id}/events", OsirisJson.Options, Ct))!;
-        Assert.Equal(["task_created", "new_message", "task_update"], history.Select(e => e.Type));
+        Assert.Equal(["task_created", "new_message", "task_update", "new_message"], history.Select(e => e.Type));
         Assert.Equal("Please hurry", history[1].Payload.GetProperty("text").GetString());
         Assert.Equal("user", history[1].Payload.GetProperty("role").GetString());
         Assert.Equal("cancelled", history[2].Payload.GetProperty("status").GetString());
-        Assert.True(history[0].Id < history[1].Id && history[1].Id < history[2].Id);
+        Assert.Equal(("system", "Cancelled by api-key."), (history[3].Payload.GetProperty("role").GetString(), history[3].Payload.GetProperty("text").GetString()));
+        Assert.True(history[0].Id < history[1].Id && history[1].Id < history[2].Id && history[2].Id < history[3].Id);
     }
 
     [Fact]
