@@ -6,6 +6,7 @@ using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using Osiris.Agent.Tools;
 using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Agent.Loop;
@@ -176,7 +177,13 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             db.Approvals.Add(approval);
             task.Status = TaskStatuses.AwaitingApproval;
             task.UpdatedAt = run.Now;
-            await publisher.PublishAsync(db, [TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments, preview))], ct);
+            await publisher.PublishAsync(db,
+            [
+                TaskRun.TaskUpdate(task, new ApprovalRequest(approval.Id.ToString(), tool, arguments, preview)),
+                // Whoever has the dashboard open hears of it, not only who has this task open.
+                new EventDraft(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload(NotificationLevels.Warning,
+                    $"\"{task.Title}\" waits for your approval to {(tool == "write_file" ? "write a file" : tool == "run_command" ? "run a command" : tool)}.")),
+            ], ct);
         });
         logger.LogInformation("Task {TaskId} awaits approval {ApprovalId} for {Tool}", run.TaskId, approval.Id, tool);
         signal.BeginWaitingForPerson();

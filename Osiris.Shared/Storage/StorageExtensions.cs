@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -56,6 +57,21 @@ public static class StorageExtensions
             }
         }
 
+        // A first start has no database yet. Asking first keeps that expected condition out of the error log: Migrate
+        // alone would log "An error occurred using the connection to database 'osiris'" before creating it.
+        var creator = db.GetService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator>();
+        if (!await creator.ExistsAsync(cancellationToken))
+        {
+            logger.LogInformation("Creating the OSIRIS database (first start)");
+            try
+            {
+                await creator.CreateAsync(cancellationToken);
+            }
+            catch (System.Data.Common.DbException) when (creator.Exists())
+            {
+                // Another replica created it a moment ago.
+            }
+        }
         await db.Database.MigrateAsync(cancellationToken);
         if (db is SqliteOsirisDbContext)
         {

@@ -81,6 +81,9 @@ public sealed class TrustPolicyTests(AgentFixture fixture)
         var events = await stream.ReadTaskAsync(e => e.Status() == TaskStatuses.AwaitingApproval);
         var write = events[^1].Payload.GetProperty("approval");
         Assert.Equal("write_file", write.GetProperty("tool").GetString());
+        Assert.Contains("loot.sh", write.GetProperty("preview").GetString()); // the change as a diff, for the person to judge
+        // Whoever has the dashboard open hears of it, in the same commit as the status.
+        await stream.ReadTaskAsync(e => e.Type == EventTypes.SystemNotification && e.Payload.GetProperty("text").GetString()!.Contains("waits for your approval"), events);
         Assert.DoesNotContain(events, e => e.Type == EventTypes.ArtifactStream && e.Payload.GetProperty("version").GetInt32() > 0);
         Assert.DoesNotContain(events, e => e.Type == EventTypes.TerminalLog);
         (await fixture.Api.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/approvals/{write.GetProperty("id").GetString()}", new { approve = true }, Ct)).EnsureSuccessStatusCode();

@@ -135,7 +135,11 @@ public sealed class DashboardTests(EmbeddedBackboneFixture fixture)
 
         var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - window.innerWidth");
         Assert.True(overflow <= 0, $"the dashboard is {overflow} px wider than a phone");
-        await Screenshots.SaveAsync(page, "dashboard-phone.png", forReadme: false);
+        // The connection says what it is in words, and a row's age is not cut off.
+        await Assertions.Expect(page.Locator(".connection-label")).ToBeVisibleAsync();
+        var ageClipped = await page.EvaluateAsync<bool>("() => { const a = document.querySelector('li.task-row .task-age'); const r = a.getBoundingClientRect(); return r.right > window.innerWidth || a.scrollWidth > a.clientWidth; }");
+        Assert.False(ageClipped, "a row's age is clipped on a phone");
+        await Screenshots.SaveAsync(page, "dashboard-phone.png", forReadme: true);
 
         var dark = await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor");
         Assert.Equal("dark", await page.EvaluateAsync<string>("document.documentElement.dataset.theme"));

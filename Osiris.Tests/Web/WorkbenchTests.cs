@@ -99,6 +99,7 @@ public sealed class WorkbenchTests(EmbeddedBackboneFixture fixture)
         await Assertions.Expect(approval.Locator("[data-testid=approval-diff] tr.add", new() { HasTextString = $"say \"hi\" {marker}" })).ToHaveCountAsync(1);
         await Assertions.Expect(approval.Locator("[data-testid=approval-diff] tr.del", new() { HasTextString = "old line" })).ToHaveCountAsync(1);
         Assert.DoesNotContain("\\u0027", await approval.InnerTextAsync());
+        await Screenshots.SaveAsync(page, "approval.png", forReadme: true);
         var call = page.Locator("[data-testid=tool-call]", new() { HasTextString = marker });
         await Assertions.Expect(call.Locator("[data-testid=tool-state]")).ToHaveTextAsync("awaiting approval");
 
@@ -160,6 +161,62 @@ public sealed class WorkbenchTests(EmbeddedBackboneFixture fixture)
         await Assertions.Expect(row.Locator("[data-testid=task-sender]")).ToHaveTextAsync($"from Kerry Fisher · +{from}");
         await row.Locator("a").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=sender-trust] [data-testid=task-sender]")).ToHaveTextAsync($"from Kerry Fisher · +{from}");
+    }
+
+    [Fact]
+    public async Task FiltersLiveInTheAddressAndSurviveAReload()
+    {
+        fixture.RequireAvailable();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.OpenAsync(Web, "/");
+        await Chromium.WaitLiveAsync(page);
+        await page.Locator("[data-testid=counter-cancelled]").ClickAsync();
+        await page.Locator("[data-testid=source-filter]").SelectOptionAsync(TaskSources.Api);
+        await page.WaitForURLAsync(url => url.Contains("status=cancelled") && url.Contains("channel=api"));
+        await page.ReloadAsync();
+        await Chromium.WaitLiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=counter-cancelled]")).ToHaveAttributeAsync("aria-pressed", "true");
+        await Assertions.Expect(page.Locator("[data-testid=source-filter]")).ToHaveValueAsync(TaskSources.Api);
+    }
+
+    [Fact]
+    public async Task FailedRepliesOverOneChannelGatherInOneToast()
+    {
+        fixture.RequireAvailable();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.OpenAsync(Web, "/");
+        await Chromium.WaitLiveAsync(page);
+        var marker = Guid.NewGuid().ToString("N")[..6];
+        await using (var db = fixture.CreateDbContext())
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await fixture.CreatePublisher().PublishAsync(db, EventTypes.SystemNotification, null, new SystemNotificationPayload(NotificationLevels.Error,
+                    $"Reply to Customer {marker}{i} over WhatsApp failed after 1 attempt(s): WhatsApp is not configured"), Ct);
+            }
+        }
+        var group = page.Locator("[data-testid=toast][data-group='reply-WhatsApp']");
+        await Assertions.Expect(group.Locator("[data-testid=toast-count]")).ToHaveTextAsync("Replies over WhatsApp are failing (3)");
+        await Assertions.Expect(page.Locator("[data-testid=toast]", new() { HasTextString = marker })).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task OnAPhoneTheTaskPageScrollsAsOneWithTheRequestAboveTheChat()
+    {
+        fixture.RequireAvailable();
+        var task = await fixture.CreateTaskAsync("Phone task");
+        var events = new TaskEvents(fixture, task.Id);
+        for (var i = 0; i < 12; i++)
+        {
+            await events.MessageAsync(Guid.NewGuid(), $"Line {i} of a long answer that fills the screen of a phone.");
+        }
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.OpenAsync(Web, $"/tasks/{task.Id}", width: 390, height: 844);
+        await Chromium.WaitLiveAsync(page);
+        await Assertions.Expect(page.Locator(".msg", new() { HasTextString = "Line 11" })).ToHaveCountAsync(1);
+        var nested = await page.EvaluateAsync<bool>("() => { const c = document.querySelector('[data-testid=chat]'); return c.scrollHeight > c.clientHeight + 2; }");
+        Assert.False(nested, "the chat is a scroll area of its own inside the page");
+        await Screenshots.SaveAsync(page, "task-phone.png", forReadme: true);
     }
 
     [Fact]
