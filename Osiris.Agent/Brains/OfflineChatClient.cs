@@ -68,7 +68,13 @@ public sealed class OfflineChatClient : IChatClient
 
         if (call is { } next && HasTool(options, next.Name))
         {
-            var note = results == 3 ? $"{Label} The run failed: `show_date` does not exist. Replacing it with `date`." : $"{Label} Next: {next.Name}.";
+            // It says which step of its plan each result finished, so the plan ticks itself off on screen.
+            var note = results switch
+            {
+                1 or 2 => $"{Label} Step {results} done. Next: {next.Name}.",
+                3 => $"{Label} Step 3 done. The run failed: `show_date` does not exist. Replacing it with `date`.",
+                _ => $"{Label} Next: {next.Name}.",
+            };
             yield return Text(note);
             yield return new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent($"offline-{results + 1}", next.Name, next.Arguments)])
             {
@@ -79,7 +85,7 @@ public sealed class OfflineChatClient : IChatClient
         }
 
         var output = history.SelectMany(m => m.Contents).OfType<FunctionResultContent>().LastOrDefault()?.Result?.ToString() ?? "";
-        var summary = $"{Label} Done. I wrote {Script}, ran it, found that `show_date` is not a command, fixed it and ran it again.\n" +
+        var summary = $"{Label} Step 4 done. Step 5 done. I wrote {Script}, ran it, found that `show_date` is not a command, fixed it and ran it again.\n" +
             $"Last output:\n{FirstLines(output, 6)}\n(The offline brain follows a fixed script; configure OpenAI or Gemini for real work on: \"{FirstLines(prompt, 1)}\".)";
         foreach (var piece in Pieces(summary))
         {

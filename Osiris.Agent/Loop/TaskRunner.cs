@@ -163,6 +163,7 @@ public sealed class TaskRunner(
             }
 
             history.AddRange(response.Messages);
+            await PlanProgress.TickAsync(run, response.Text, ct);
             if (calls.Count == 0 || lastTurn)
             {
                 var answer = response.Text.Trim();
@@ -279,7 +280,7 @@ public sealed class TaskRunner(
             "You are OSIRIS, an autonomous agent working on one task. Your workspace is the task's own folder on the OSIRIS MCP " +
             "server; every path is relative to it. Your tools: " + string.Join(", ", mcp.Tools.Where(t => run.Offers(t.Name)).Select(t => t.Name)) + ". " +
             "Work step by step: inspect, change files, run commands (sandboxed, no network), read errors and fix them until the " +
-            "work is done. Finish with a concise final report for the person, without a tool call.";
+            "work is done. Finish with a concise final report for the person, without a tool call." + PlanProgress.Instruction;
         if (run.IsFromChannel)
         {
             system += " This task came from an outside sender on a public channel; your final report is sent back to them" +

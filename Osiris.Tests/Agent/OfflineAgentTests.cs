@@ -40,6 +40,9 @@ public sealed class OfflineAgentTests(AgentFixture fixture)
         Assert.Equal("completed", final.Payload.GetProperty("status").GetString());
         Assert.Contains(events, e => e.Type == "new_message" && e.Payload.GetProperty("kind").GetString() == "plan" && e.Payload.TryGetProperty("delta", out _));
         Assert.Contains(events, e => e.Type == "new_message" && e.Payload.GetProperty("kind").GetString() == "tool_call");
+        // The plan ticks itself off as the steps finish: its last version has all five steps done.
+        var plan = events.Last(e => e.Type == "new_message" && e.Payload.GetProperty("kind").GetString() == "plan");
+        Assert.Equal(5, plan.Payload.GetProperty("text").GetString()!.Split('\n').Count(l => l.StartsWith("- [x] ", StringComparison.Ordinal)));
         var artifacts = events.Where(e => e.Type == "artifact_stream").ToList();
         Assert.Equal([1, 2], artifacts.Select(a => a.Payload.GetProperty("version").GetInt32()));
         Assert.Contains("+date -u", artifacts[1].Payload.GetProperty("diff").GetString());
