@@ -82,30 +82,10 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
     }
 
     /// <summary>What <see cref="Write"/> would do, with the same checks, writing nothing.</summary>
-    public FileWrite Preview(string root, string input, string content)
-    {
-        var bytes = StrictUtf8.GetBytes(content);
-        var (canonical, display) = Check(root, input, mustBe: FileKind.File, mayBeMissing: true);
-        if (canonical == root)
-        {
-            throw new PathRefusedException("Refused: the workspace root is a directory, not a file.");
-        }
-        string? old = null;
-        if (Native.LStat(canonical) is not null)
-        {
-            try
-            {
-                old = Read(root, display).Text;
-            }
-            catch (PathRefusedException)
-            {
-                old = "";
-            }
-        }
-        return new FileWrite(display, old, content, bytes.Length, old is null);
-    }
+    public FileWrite Preview(string root, string input, string content) => Plan(root, input, content).Write;
 
-    public FileWrite Write(string root, string input, string content)
+    /// <summary>The checks a write passes first, and the file's text before it (null: the file is new).</summary>
+    private (byte[] Bytes, string Canonical, FileWrite Write) Plan(string root, string input, string content)
     {
         var bytes = StrictUtf8.GetBytes(content);
         if (bytes.Length > options.Value.MaxWriteBytes)
@@ -129,6 +109,13 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
                 old = "";  // too large or not text: the diff then shows the whole new content as added
             }
         }
+        return (bytes, canonical, new FileWrite(display, old, content, bytes.Length, old is null));
+    }
+
+    public FileWrite Write(string root, string input, string content)
+    {
+        var (bytes, canonical, plan) = Plan(root, input, content);
+        var (display, old) = (plan.Path, plan.OldText);
 
         var used = WorkspaceUsage.Measure(root);
         var replaced = Native.LStat(canonical) is { } existing ? (long)existing.Size : 0;
