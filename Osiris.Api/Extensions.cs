@@ -30,6 +30,10 @@ public static class Extensions
         builder.Services.AddApiKeyAuthentication();
 
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddStreamLimits();
+        builder.Services.AddSingleton<Warmup.StartupWarmup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Warmup.StartupWarmup>());
+        builder.Services.AddHealthChecks().AddCheck<Warmup.StartupWarmup>("warm-up");
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventHub>());
 

@@ -2,6 +2,20 @@ namespace Osiris.Benchmarks;
 
 public sealed record BenchmarkOptions(string Scenario, string Mode, int Clients, double Rate, double Seconds)
 {
+    private string[] _args = [];
+
+    /// <summary>A numeric option with a scenario's own default (<c>--pages 3</c>).</summary>
+    public double Number(string name, double fallback)
+    {
+        var index = Array.IndexOf(_args, "--" + name);
+        return index >= 0 && index + 1 < _args.Length
+            ? double.Parse(_args[index + 1], System.Globalization.CultureInfo.InvariantCulture)
+            : fallback;
+    }
+
+    /// <summary>Whether a switch (<c>--floor</c>) was given.</summary>
+    public bool Flag(string name) => _args.Contains("--" + name);
+
     public static BenchmarkOptions Parse(string[] args)
     {
         string Value(string name, string fallback)
@@ -17,13 +31,14 @@ public sealed record BenchmarkOptions(string Scenario, string Mode, int Clients,
             Value("mode", defaultMode),
             int.Parse(Value("clients", "100")),
             double.Parse(Value("rate", "100"), System.Globalization.CultureInfo.InvariantCulture),
-            double.Parse(Value("seconds", "20"), System.Globalization.CultureInfo.InvariantCulture));
+            double.Parse(Value("seconds", "20"), System.Globalization.CultureInfo.InvariantCulture)) { _args = args };
     }
 
     public static int Usage(string error)
     {
         Console.Error.WriteLine(error);
-        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]\n" +
+            "  delivery: [--floor]; replay: [--events E] (default 100,000); mcp: [--warmup-seconds W] [--warmup N] [--rounds R]; e2e: [--pages K] [--tasks C] [--warmup W] (defaults K=3, C=5, R=2 webhooks/s, S=60, W=10)");
         return 2;
     }
 }

@@ -39,6 +39,8 @@ public static class DeliveryBenchmark
             [$"--Osiris:Infrastructure={options.Mode}", $"--Osiris:DataDir={dataDir}", $"--Parameters:api-key={apiKey}"]);
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         var apiResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
+        // One key, N clients: the per-credential stream cap (default 50) is raised explicitly for the benchmark.
+        builder.CreateResourceBuilder(apiResource).WithEnvironment("Osiris__Stream__MaxStreamsPerKey", (options.Clients + 10).ToString(CultureInfo.InvariantCulture));
         foreach (var setting in (Environment.GetEnvironmentVariable("BENCH_API_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = setting.Split('=', 2);
@@ -83,6 +85,7 @@ public static class DeliveryBenchmark
         {
             client.Reset();
         }
+        Slow.Clear();
 
         var apiBefore = apiPid is int p1 ? ProcessStats.Read(p1) : null;
         var wall = Stopwatch.StartNew();
@@ -123,6 +126,18 @@ public static class DeliveryBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"slow event {group.Key} at {group.Key / options.Rate:F2} s: {group.Count()} clients, worst {group.Max(x => x.Ms):F0} ms"));
             }
+        }
+        if (options.Flag("floor"))
+        {
+            await stop.CancelAsync();
+            var floor = await FloorAsync(redis, options, total);
+            Console.WriteLine();
+            Console.WriteLine("| same clients and rate | p50 ms | p99 ms | p99.9 ms | lost |");
+            Console.WriteLine("|---|---|---|---|---|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| OSIRIS (log, ordering, replay) | {Pct(0.50):F2} | {Pct(0.99):F2} | {Pct(0.999):F2} | {lost} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| floor (bare SSE fed by Redis pub/sub) | {floor.P50:F2} | {floor.P99:F2} | {floor.P999:F2} | {floor.Lost} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"OSIRIS/floor: p50 {Pct(0.50) / floor.P50:F2}, p99 {Pct(0.99) / floor.P99:F2} (goals ≤ 2 and ≤ 3)"));
         }
         await redis.DisposeAsync();
         await app.StopAsync();
@@ -171,6 +186,98 @@ public static class DeliveryBenchmark
         return late;
     }
 
+    private sealed record FloorResult(double P50, double P99, double P999, long Lost);
+
+    /// <summary>
+    /// The floor: the same clients on a bare SSE endpoint (Kestrel in this process) that writes whatever Redis pub/sub
+    /// brings — no log, no commit, no ordering, no replay — with the same open-loop rate and payload shape. OSIRIS's
+    /// figures divided by these are the price of durability and order.
+    /// </summary>
+    private static async Task<FloorResult> FloorAsync(ConnectionMultiplexer redis, BenchmarkOptions options, int total)
+    {
+        const string channel = "osiris:bench-floor";
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(builder.WebHost, "http://127.0.0.1:0");
+        await using var server = builder.Build();
+        var streams = new ConcurrentDictionary<System.Threading.Channels.Channel<byte[]>, byte>();
+        var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(channel));
+        queue.OnMessage(message =>
+        {
+            var frame = System.Text.Encoding.UTF8.GetBytes($"data: {message.Message}\n\n");
+            foreach (var (stream, _) in streams)
+            {
+                stream.Writer.TryWrite(frame);
+            }
+        });
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(server, "/floor", async (Microsoft.AspNetCore.Http.HttpContext http) =>
+        {
+            http.Response.ContentType = "text/event-stream";
+            var stream = System.Threading.Channels.Channel.CreateUnbounded<byte[]>(new() { SingleReader = true });
+            streams.TryAdd(stream, 0);
+            try
+            {
+                await http.Response.StartAsync(http.RequestAborted);
+                await foreach (var frame in stream.Reader.ReadAllAsync(http.RequestAborted))
+                {
+                    await http.Response.Body.WriteAsync(frame, http.RequestAborted);
+                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                streams.TryRemove(stream, out _);
+            }
+        });
+        await server.StartAsync();
+        var url = server.Urls.First();
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = new Uri(url), Timeout = Timeout.InfiniteTimeSpan };
+        using var stop = new CancellationTokenSource();
+        var clients = new Client[options.Clients];
+        for (var i = 0; i < clients.Length; i += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(i, Math.Min(50, clients.Length - i)).Select(async c => clients[c] = await Client.ConnectAsync(http, stop.Token, "/floor")));
+        }
+        await Task.Delay(500);
+        var subscriber = redis.GetSubscriber();
+        async Task SendAsync(int count, string marker)
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < count; i++)
+            {
+                var wait = TimeSpan.FromSeconds(i / options.Rate) - clock.Elapsed;
+                if (wait > TimeSpan.FromMilliseconds(1))
+                {
+                    await Task.Delay(wait);
+                }
+                var sentAt = Stopwatch.GetTimestamp();
+                _ = subscriber.PublishAsync(RedisChannel.Literal(channel),
+                    $"{{\"type\":\"system_notification\",\"payload\":{{\"level\":\"info\",\"text\":\"{marker} {i} {sentAt}\"}}}}", CommandFlags.FireAndForget);
+            }
+        }
+        await SendAsync(Math.Max(20, (int)(options.Rate * 5)), "warmup");
+        await Task.Delay(1000);
+        foreach (var client in clients)
+        {
+            client.Reset();
+        }
+        await SendAsync(total, Marker);
+        var deadline = Stopwatch.StartNew();
+        while (clients.Any(c => c.Distinct < total) && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+        await stop.CancelAsync();
+        await queue.UnsubscribeAsync();
+        var latencies = clients.SelectMany(c => c.Latencies).Order().ToArray();
+        double Pct(double q) => latencies.Length == 0 ? double.NaN : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(q * latencies.Length) - 1)];
+        return new FloorResult(Pct(0.50), Pct(0.99), Pct(0.999), clients.Sum(c => (long)(total - c.Distinct)));
+    }
+
     public static async Task<string> DirectApiUrlAsync(DistributedApplication app)
     {
         var resource = await app.ResourceNotifications.WaitForResourceAsync("api", e =>
@@ -202,10 +309,10 @@ public static class DeliveryBenchmark
             }
         }
 
-        public static async Task<Client> ConnectAsync(HttpClient http, CancellationToken stop)
+        public static async Task<Client> ConnectAsync(HttpClient http, CancellationToken stop, string path = "/api/v1/stream?types=system_notification")
         {
             var client = new Client();
-            var response = await http.GetAsync("/api/v1/stream?types=system_notification", HttpCompletionOption.ResponseHeadersRead, stop);
+            var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, stop);
             response.EnsureSuccessStatusCode();
             var body = await response.Content.ReadAsStreamAsync(stop);
             _ = Task.Run(async () =>

@@ -1,7 +1,9 @@
 using Osiris.Benchmarks;
 
-// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
+// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
 //   delivery: N SSE clients, R events/s for S seconds; webhook: R×S signed posts from N concurrent callers;
+//   replay: N concurrent full replays of a long log (--events);
+//   e2e: the whole app with K pages, C agent tasks and R webhooks/s (see E2eBenchmark);
 //   mcp: R×S read_file and list_dir calls against OSIRIS (stdio, HTTP) and the reference filesystem server (stdio).
 var options = BenchmarkOptions.Parse(args);
 return options.Scenario switch
@@ -9,5 +11,7 @@ return options.Scenario switch
     "delivery" => await DeliveryBenchmark.RunAsync(options),
     "webhook" => await WebhookBenchmark.RunAsync(options),
     "mcp" => await McpBenchmark.RunAsync(options),
+    "e2e" => await E2eBenchmark.RunAsync(options),
+    "replay" => await ReplayBenchmark.RunAsync(options),
     _ => BenchmarkOptions.Usage($"Unknown scenario '{options.Scenario}'."),
 };

@@ -53,7 +53,7 @@ public static class ChannelIntake
         {
             var policy = await Trust.TrustPolicies.ReadAsync(db, ct);
             await using var append = await publisher.BeginAsync(db, ct);
-            if (await db.ChannelMessages.AnyAsync(m => m.Channel == message.Channel && m.ExternalId == message.ExternalId, ct))
+            if (await IsDuplicateAsync(db, message, ct))
             {
                 return new IntakeResult(IntakeOutcome.Duplicate, null);
             }
@@ -123,6 +123,41 @@ public static class ChannelIntake
         {
             return new IntakeResult(IntakeOutcome.Duplicate, null);
         }
+    }
+
+    private static Task<bool> IsDuplicateAsync(OsirisDbContext db, InboundMessage message, CancellationToken ct) =>
+        db.ChannelMessages.AnyAsync(m => m.Channel == message.Channel && m.ExternalId == message.ExternalId, ct);
+
+    /// <summary>
+    /// Runs the intake's queries and inserts once, in a transaction that is rolled back: EF Core compiles each query
+    /// shape on first use (tens of milliseconds each, more right after start), which the first real message would
+    /// otherwise pay. Nothing is stored and nothing is published.
+    /// </summary>
+    public static async Task WarmUpAsync(OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        var message = new InboundMessage(TaskSources.WhatsApp, "osiris-warm-up", "0", null, "warm-up", "warm-up", Authenticated: true);
+        var policy = await Trust.TrustPolicies.ReadAsync(db, ct);
+        await using (var append = await publisher.BeginAsync(db, ct)) // never committed: disposing it rolls back
+        {
+            await IsDuplicateAsync(db, message, ct);
+            await FindOpenTaskAsync(db, message, SenderLevels.Unknown, ct);
+            await OverLimitAsync(db, message, policy.For(SenderLevels.Unknown) with { MessagesPerMinute = 1, TasksPerDay = 1 }, opensTask: true, now, ct);
+            var task = TaskIntake.NewTaskRecord(new NewTask(message.Title, message.Text, message.Channel, Brain: null, Model: null, RequireApproval: false), now);
+            db.Tasks.Add(task);
+            db.ChannelMessages.Add(new ChannelMessageRecord
+            {
+                Channel = message.Channel, ExternalId = message.ExternalId, Kind = ChannelMessageKinds.Message, Sender = message.SenderAddress,
+                ReceivedAt = now, TaskId = task.Id,
+            });
+            db.Events.Add(new EventRecord
+            {
+                Type = EventTypes.TaskCreated, TaskId = task.Id, Timestamp = now,
+                Payload = System.Text.Json.JsonSerializer.Serialize(task.ToDto(), OsirisJson.Options),
+            });
+            await db.SaveChangesAsync(ct);
+        }
+        db.ChangeTracker.Clear();
     }
 
     private sealed record Limit(string Description, TimeSpan Window);

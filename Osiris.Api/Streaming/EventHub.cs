@@ -170,7 +170,9 @@ public sealed class EventHub(
         activity?.SetTag("osiris.event.id", e.Id);
         activity?.SetTag("osiris.event.type", e.Type);
 
-        var dispatched = new DispatchedEvent(e, SseFrames.Format(e), publishedAtTicks,
+        // The live frame carries the dispatch span's context (not the stored event: replays have none).
+        var live = activity is null && traceParent is null ? e : e with { TraceParent = activity?.Id ?? traceParent };
+        var dispatched = new DispatchedEvent(live, SseFrames.Format(live), publishedAtTicks,
             activity?.Context ?? parent);
         foreach (var (subscription, _) in _subscriptions)
         {

@@ -28,12 +28,15 @@ namespace Osiris.Api.Streaming;
 public static class StreamApi
 {
     private static readonly byte[] Ping = ": ping\n\n"u8.ToArray();
+    private const int ReplayFlushBytes = 64 * 1024;
 
     public static RouteGroupBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Stream");
         group.MapGet("/stream", StreamEvents)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
+            .RequireRateLimiting(StreamLimits.Policy)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return group;
     }
 
@@ -121,10 +124,16 @@ public static class StreamApi
         var lastSent = resumeAfter ?? 0;
         if (resumeAfter is long after)
         {
+            // A long history goes out in bounded batches (a page of the log read at a time, flushed every ~64 KB):
+            // a replica never holds a whole replay in memory, and a slow client slows only its own reads.
             await foreach (var replayed in Replay(db, subscription.Filter, after, ct))
             {
                 writer.Write(replayed.Frame);
                 lastSent = replayed.Event.Id;
+                if (writer.CanGetUnflushedBytes ? writer.UnflushedBytes >= ReplayFlushBytes : replayed.Event.Id % 100 == 0)
+                {
+                    await writer.FlushAsync(ct);
+                }
             }
             await writer.FlushAsync(ct);
         }

@@ -29,6 +29,13 @@ public sealed class StreamOptions
     [Range(0, 100_000)]
     public int MaxTracedClients { get; set; } = 20;
 
+    /// <summary>
+    /// Streams one credential may hold open on a replica at once; beyond it a stream request gets 429. Benchmarks
+    /// with hundreds of clients on one key raise it explicitly.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxStreamsPerKey { get; set; } = 50;
+
     /// <summary>How often a replica checks the log for events whose pub/sub message it never received.</summary>
     [Range(0.1, 3600)]
     public double CatchUpSeconds { get; set; } = 5;

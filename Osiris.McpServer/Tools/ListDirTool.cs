@@ -24,13 +24,15 @@ public sealed class ListDirTool
             var text = new StringBuilder();
             foreach (var entry in entries)
             {
-                text.Append(entry.Type switch
+                // Appended in place (no string per line): "dir/", "link -> target", "file  12 bytes", "name  (special)".
+                text.Append(entry.Path);
+                _ = entry.Type switch
                 {
-                    "directory" => $"{entry.Path}/\n",
-                    "symlink" => $"{entry.Path} -> {entry.LinkTarget}\n",
-                    "file" => $"{entry.Path}  {entry.Size} bytes\n",
-                    _ => $"{entry.Path}  ({entry.Type})\n",
-                });
+                    "directory" => text.Append("/\n"),
+                    "symlink" => text.Append(" -> ").Append(entry.LinkTarget).Append('\n'),
+                    "file" => text.Append("  ").Append(entry.Size).Append(" bytes\n"),
+                    _ => text.Append("  (").Append(entry.Type).Append(")\n"),
+                };
             }
             if (entries.Count == 0)
             {

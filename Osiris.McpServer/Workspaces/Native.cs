@@ -97,6 +97,10 @@ internal static partial class Native
     public static Statx? LStat(string path) =>
         StatX(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, out var buffer) == 0 ? buffer : null;
 
+    /// <summary>lstat of one entry of an open directory (fstatat with AT_SYMLINK_NOFOLLOW). Null when it does not exist.</summary>
+    public static Statx? LStatAt(int dirFd, string name) =>
+        StatX(dirFd, name, AtSymlinkNoFollow, StatxBasicStats, out var buffer) == 0 ? buffer : null;
+
     public static Statx? FStat(int fd) =>
         StatX(fd, "", AtEmptyPath, StatxBasicStats, out var buffer) == 0 ? buffer : null;
 }

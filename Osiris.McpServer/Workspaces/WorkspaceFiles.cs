@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.IO.Enumeration;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.Win32.SafeHandles;
 
 namespace Osiris.McpServer.Workspaces;
 
@@ -13,6 +16,12 @@ public sealed record DirEntry(string Path, string Type, long Size, string? LinkT
 public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>What <see cref="Directory.EnumerateFileSystemEntries(string)"/> uses: hidden and system entries included, errors thrown.</summary>
+    private static readonly EnumerationOptions AllEntries = new()
+    {
+        RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0, MatchType = MatchType.Win32, ReturnSpecialDirectories = false,
+    };
 
     /// <summary>Runs between the check and the open; tests use it to swap a link in at the worst moment.</summary>
     internal Action<string>? BetweenCheckAndOpen { get; set; }
@@ -30,6 +39,11 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
                 $"'{display}' is {size} bytes, over the {cap}-byte read cap; read it in parts with startLine and endLine.");
         }
 
+        if (!ranged)
+        {
+            return ReadWhole(handle, display, size);
+        }
+
         using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
         var prefix = new byte[Math.Min(8192, (int)Math.Min(size, int.MaxValue))];
         var prefixLength = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
@@ -40,12 +54,6 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
         stream.Position = 0;
 
         using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
-        if (!ranged)
-        {
-            var whole = ReadText(reader, display);
-            return new FileText(display, size, whole, 1, whole.Count(c => c == '\n') + (whole.Length > 0 && !whole.EndsWith('\n') ? 1 : 0), false);
-        }
-
         var first = Math.Max(1, startLine ?? 1);
         var last = endLine ?? int.MaxValue;
         if (last < first)
@@ -79,6 +87,66 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
             throw new PathRefusedException($"'{display}' is not valid UTF-8 text.");
         }
         return new FileText(display, size, text.ToString(), first, lastTaken, more);
+    }
+
+    /// <summary>
+    /// The whole file (at most the read cap, checked by the caller): read once to its end into a pooled buffer, refused
+    /// when its first 8 KiB hold a NUL byte, decoded as strict UTF-8. A file that starts like a byte order mark goes
+    /// through the same <see cref="StreamReader"/> as before, so a BOM is handled exactly as it always was.
+    /// </summary>
+    private static FileText ReadWhole(SafeFileHandle handle, string display, long size)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, int.MaxValue - 1) + 1);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    // The file grew after its size was read: keep reading to its end, as a stream would.
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = RandomAccess.Read(handle, buffer.AsSpan(length), length);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+
+            var prefixLength = Math.Min(length, Math.Min(8192, (int)Math.Min(size, int.MaxValue)));
+            if (buffer.AsSpan(0, prefixLength).Contains((byte)0))
+            {
+                throw new PathRefusedException($"'{display}' looks binary (it contains NUL bytes); read_file returns text only.");
+            }
+
+            string whole;
+            if (length > 0 && buffer[0] is 0xEF or 0xFE or 0xFF or 0x00)
+            {
+                using var reader = new StreamReader(new MemoryStream(buffer, 0, length, writable: false), StrictUtf8, detectEncodingFromByteOrderMarks: true);
+                whole = ReadText(reader, display);
+            }
+            else
+            {
+                try
+                {
+                    whole = StrictUtf8.GetString(buffer, 0, length);
+                }
+                catch (DecoderFallbackException)
+                {
+                    throw new PathRefusedException($"'{display}' is not valid UTF-8 text.");
+                }
+            }
+            return new FileText(display, size, whole, 1, whole.AsSpan().Count('\n') + (whole.Length > 0 && !whole.EndsWith('\n') ? 1 : 0), false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>What <see cref="Write"/> would do, with the same checks, writing nothing.</summary>
@@ -151,14 +219,18 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
     private bool Walk(int dirFd, string prefix, int depth, List<DirEntry> entries)
     {
         var self = $"/proc/self/fd/{dirFd}";
-        foreach (var name in Directory.EnumerateFileSystemEntries(self).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+        // The names only (no full paths built and cut again), every entry (dot files too), in ordinal order.
+        var names = new FileSystemEnumerable<string>(self, static (ref FileSystemEntry entry) => entry.FileName.ToString(), AllEntries).ToArray();
+        Array.Sort(names, StringComparer.Ordinal);
+        foreach (var name in names)
         {
             if (entries.Count >= options.Value.MaxListEntries)
             {
                 return false;
             }
-            var path = prefix.Length == 0 ? name! : $"{prefix}/{name}";
-            if (Native.LStat($"{self}/{name}") is not { } status)
+            var path = prefix.Length == 0 ? name : $"{prefix}/{name}";
+            // The entry itself, relative to the open folder: never a link's target, and no path walk through /proc.
+            if (Native.LStatAt(dirFd, name) is not { } status)
             {
                 continue;
             }
@@ -167,7 +239,7 @@ public sealed class WorkspaceFiles(IOptions<WorkspaceOptions> options)
             entries.Add(new DirEntry(path, TypeName(kind), kind == FileKind.File ? (long)status.Size : 0, link));
             if (kind == FileKind.Directory && depth > 1)
             {
-                var child = Native.OpenAt(dirFd, name!, Native.ORdOnly | Native.ODirectory | Native.ONoFollow | Native.OCloExec, 0);
+                var child = Native.OpenAt(dirFd, name, Native.ORdOnly | Native.ODirectory | Native.ONoFollow | Native.OCloExec, 0);
                 if (child < 0)
                 {
                     continue;

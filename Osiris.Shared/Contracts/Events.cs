@@ -15,13 +15,22 @@ public static class EventTypes
     public static readonly string[] All = [TaskCreated, TaskUpdate, NewMessage, ArtifactStream, TerminalLog, SystemNotification];
 }
 
-/// <summary>One event of the log, exactly as an SSE frame's <c>data:</c> carries it.</summary>
+/// <summary>
+/// One event of the log, exactly as an SSE frame's <c>data:</c> carries it. <see cref="TraceParent"/> (live frames
+/// only, never stored or replayed) is the W3C trace context of the API's dispatch span, so that a consumer's own
+/// span joins the trace that began with the request that caused the event.
+/// </summary>
 public sealed record OsirisEvent(
     long Id,
     string Type,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? TaskId,
     DateTimeOffset Timestamp,
-    JsonElement Payload);
+    JsonElement Payload)
+{
+    [JsonPropertyName("traceparent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
+}
 
 public sealed record TaskUpdatePayload(
     string Status,

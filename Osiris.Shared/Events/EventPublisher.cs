@@ -81,8 +81,11 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
             Payload = payloads[i].GetRawText(),
         }).ToList();
         db.Events.AddRange(records);
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        using (OsirisTelemetry.Source.StartActivity("osiris.event.commit"))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
 
         var events = records.Select((r, i) => new OsirisEvent(r.Id, r.Type, r.TaskId, r.Timestamp, payloads[i])).ToList();
         if (events.Count == 0)
@@ -96,6 +99,7 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
         var traceParent = activity?.Id;
         var publishedAt = time.GetUtcNow().UtcTicks;
         var subscriber = redis.GetSubscriber();
+        using var fanout = OsirisTelemetry.Source.StartActivity("osiris.event.fanout", ActivityKind.Producer);
         foreach (var e in events)
         {
             var envelope = JsonSerializer.SerializeToUtf8Bytes(new EventEnvelope(e, traceParent, publishedAt), OsirisJson.Options);

@@ -130,20 +130,10 @@ public sealed class FakeOpenAI : IAsyncDisposable
         {
             frames.AddRange(Pieces(text).Select(piece => Chunk(new { content = piece })));
         }
-        var calls = turn.Calls ?? [];
-        for (var i = 0; i < calls.Length; i++)
-        {
-            var arguments = JsonSerializer.Serialize(calls[i].Arguments);
-            var callId = $"call_{toolResults}_{i}";
-            frames.Add(Chunk(new { tool_calls = new[] { new { index = i, id = callId, type = "function", function = new { name = calls[i].Name, arguments = "" } } } }));
-            foreach (var fragment in Pieces(arguments, turn.ArgumentChunk))
-            {
-                frames.Add(Chunk(new { tool_calls = new[] { new { index = i, function = new { arguments = fragment } } } }));
-            }
-        }
         if (turn.TextPieces is { } pieces)
         {
-            // Written one by one with a gap, like a model producing tokens, each with its send time recorded.
+            // Written one by one with a gap, like a model producing tokens (before any tool call, as models do), each
+            // with its send time recorded.
             foreach (var frame in frames)
             {
                 await http.Response.WriteAsync($"data: {frame}\n\n", Encoding.UTF8);
@@ -155,6 +145,17 @@ public sealed class FakeOpenAI : IAsyncDisposable
                 await http.Response.WriteAsync($"data: {Chunk(new { content = piece })}\n\n", Encoding.UTF8);
                 await http.Response.Body.FlushAsync();
                 PieceSentAt[piece.Trim()] = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+        }
+        var calls = turn.Calls ?? [];
+        for (var i = 0; i < calls.Length; i++)
+        {
+            var arguments = JsonSerializer.Serialize(calls[i].Arguments);
+            var callId = $"call_{toolResults}_{i}";
+            frames.Add(Chunk(new { tool_calls = new[] { new { index = i, id = callId, type = "function", function = new { name = calls[i].Name, arguments = "" } } } }));
+            foreach (var fragment in Pieces(arguments, turn.ArgumentChunk))
+            {
+                frames.Add(Chunk(new { tool_calls = new[] { new { index = i, function = new { arguments = fragment } } } }));
             }
         }
         frames.Add(Chunk(new { }, turn.Finish ?? (calls.Length > 0 ? "tool_calls" : "stop")));

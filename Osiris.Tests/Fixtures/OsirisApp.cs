@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Aspire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Osiris.Tests.Tracing;
 
 namespace Osiris.Tests.Fixtures;
 
@@ -11,14 +12,18 @@ public sealed class OsirisApp : IAsyncDisposable
     public static readonly string[] Services = ["api", "agent", "mcpserver", "web"];
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
-    private OsirisApp(DistributedApplication app, string dataDir, TimeSpan startup)
+    private OsirisApp(DistributedApplication app, string dataDir, TimeSpan startup, OtlpReceiver traces)
     {
         App = app;
         DataDir = dataDir;
         Startup = startup;
+        Traces = traces;
     }
 
     public DistributedApplication App { get; }
+
+    /// <summary>Every span the services exported (they export here as they would to the Aspire dashboard).</summary>
+    public OtlpReceiver Traces { get; }
     public string DataDir { get; }
     public TimeSpan Startup { get; }
 
@@ -32,6 +37,8 @@ public sealed class OsirisApp : IAsyncDisposable
             [$"--Osiris:Infrastructure={mode}", $"--Osiris:DataDir={dataDir}", .. extraArgs]);
         builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Osiris.AppHost.Resources.agent", Environment.GetEnvironmentVariable("OSIRIS_TEST_AGENT_LOGS") == "1" ? LogLevel.Information : LogLevel.Warning));
+        var traces = await OtlpReceiver.StartAsync();
+        traces.ExportFrom(builder);
         configure?.Invoke(builder);
 
         var app = await builder.BuildAsync();
@@ -41,13 +48,14 @@ public sealed class OsirisApp : IAsyncDisposable
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cts.Token);
         }
-        return new OsirisApp(app, dataDir, stopwatch.Elapsed);
+        return new OsirisApp(app, dataDir, stopwatch.Elapsed, traces);
     }
 
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();
         await App.DisposeAsync();
+        await Traces.DisposeAsync();
         try
         {
             Directory.Delete(DataDir, recursive: true);

@@ -316,6 +316,49 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
         Assert.All(latencies, l => Assert.True(l < 5000));
     }
 
+    [Fact]
+    public async Task StreamsBeyondTheCapOfACredentialGetA429AndAClosedStreamFreesItsSlot()
+    {
+        fixture.RequireAvailable();
+        using var replica = fixture.StartReplica(("Osiris:Stream:MaxStreamsPerKey", "2"));
+        using var api = replica.CreateApiClient();
+        Task<HttpResponseMessage> Open(HttpClient client) => client.GetAsync("/api/v1/stream?types=task_created", HttpCompletionOption.ResponseHeadersRead, Ct);
+
+        var first = await Open(api);
+        using var second = await Open(api);
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (first.StatusCode, second.StatusCode));
+        using (var third = await Open(api))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+            Assert.Equal("application/problem+json", third.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("MaxStreamsPerKey", await third.Content.ReadAsStringAsync(Ct));
+            Assert.NotNull(third.Headers.RetryAfter);
+        }
+
+        // Another credential has its own count: a wrong key is refused as unauthorised, not as over the cap.
+        using var stranger = replica.CreateClient();
+        stranger.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not-the-key");
+        using (var refused = await Open(stranger))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        first.Dispose(); // the client goes away; the server notices and gives the slot back
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        HttpStatusCode status;
+        do
+        {
+            using var again = await Open(api);
+            status = again.StatusCode;
+            if (status != HttpStatusCode.OK)
+            {
+                await Task.Delay(100, Ct);
+            }
+        }
+        while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
     private static async Task WaitForSubscribersAsync(ApiReplica replica, int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Osiris.Shared.Contracts;
+using Osiris.Shared.Events;
 using Osiris.Web.Api;
 
 namespace Osiris.Web.Live;
@@ -76,7 +78,14 @@ public sealed class EventStreamService(
         var parser = SseParser.Create(body, static (_, data) => JsonSerializer.Deserialize<OsirisEvent>(data, OsirisJson.Options)!);
         await foreach (var item in parser.EnumerateAsync(alive.Token))
         {
-            if (store.Apply(item.Data) is Guid unknown)
+            // A live event names the API's dispatch span: applying it (and the renders it asks for) joins that trace.
+            var e = item.Data;
+            using var span = e.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var context)
+                ? OsirisTelemetry.Source.StartActivity("osiris.web.apply", ActivityKind.Consumer, context)
+                : null;
+            span?.SetTag("osiris.event.id", e.Id);
+            span?.SetTag("osiris.event.type", e.Type);
+            if (store.Apply(e) is Guid unknown)
             {
                 _ = loader.FetchTaskAsync(unknown);
             }

@@ -24,7 +24,26 @@ public sealed class LiveStore
     public bool Initialized { get; private set; }
     public long LastEventId { get; private set; }
     public ConnectionState Connection { get; private set; } = ConnectionState.Connecting;
-    public IReadOnlyCollection<TaskDto> Tasks => _tasks.Values.ToList();
+    /// <summary>Every task; the same list object until the tasks change, so that readers in one render share it.</summary>
+    public IReadOnlyCollection<TaskDto> Tasks
+    {
+        get
+        {
+            var tasks = _tasks;
+            var list = _list;
+            if (!ReferenceEquals(list.Source, tasks))
+            {
+                list = new TaskList(tasks, [.. tasks.Values]);
+                _list = list;
+            }
+            return list.Items;
+        }
+    }
+
+    private sealed record TaskList(ImmutableDictionary<Guid, TaskDto> Source, IReadOnlyCollection<TaskDto> Items);
+
+    private TaskList _list = new(ImmutableDictionary<Guid, TaskDto>.Empty, []);
+
     public TaskDto? FindTask(Guid id) => _tasks.GetValueOrDefault(id);
 
     public TaskDetail? Detail(Guid id)

@@ -57,7 +57,14 @@ public static class WhatsAppWebhookApi
         {
             return WebhookBody.TooLarge(MaxBodyBytes);
         }
-        if (!SignatureMatches(request.Headers["X-Hub-Signature-256"].ToString(), body, secret))
+        bool signed;
+        using (var verify = OsirisTelemetry.Source.StartActivity("osiris.webhook.verify"))
+        {
+            signed = SignatureMatches(request.Headers["X-Hub-Signature-256"].ToString(), body, secret);
+            verify?.SetTag("osiris.webhook.channel", TaskSources.WhatsApp);
+            verify?.SetTag("osiris.webhook.signed", signed);
+        }
+        if (!signed)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Bad signature",
                 detail: "X-Hub-Signature-256 must be 'sha256=' + the hex HMAC-SHA256 of the raw body with the app secret.");
@@ -91,11 +98,14 @@ public static class WhatsAppWebhookApi
                 }
                 var name = value.Contacts?.FirstOrDefault(c => c.WaId == message.From)?.Profile?.Name;
                 var text = message.Describe();
+                using var intake = OsirisTelemetry.Source.StartActivity("osiris.webhook.intake");
                 var result = await ChannelIntake.AcceptAsync(db, publisher, time, new InboundMessage(
                     TaskSources.WhatsApp, message.Id, message.From, name,
                     ChannelIntake.TitleFrom(text, $"WhatsApp message from {name ?? message.From}"), text,
                     Authenticated: true /* Meta signed the notification, and WhatsApp verified the number */), ct);
                 db.ChangeTracker.Clear();
+                intake?.SetTag("osiris.intake.outcome", result.Outcome.ToString());
+                intake?.SetTag("osiris.task.id", result.TaskId?.ToString());
                 _ = result.Outcome switch
                 {
                     IntakeOutcome.NewTask => created++,

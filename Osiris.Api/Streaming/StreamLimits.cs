@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Osiris.Api.Streaming;
+
+/// <summary>
+/// At most <see cref="StreamOptions.MaxStreamsPerKey"/> open streams per credential (ASP.NET Core's concurrency
+/// limiter, partitioned by the presented credential; a stream holds its permit while it is open). One leaked key or
+/// a runaway client cannot hold every connection of a replica; beyond the cap a clear 429 says why.
+/// </summary>
+public static class StreamLimits
+{
+    public const string Policy = "streams-per-key";
+
+    public static IServiceCollection AddStreamLimits(this IServiceCollection services) =>
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(Policy, http =>
+            {
+                var max = http.RequestServices.GetRequiredService<IOptions<StreamOptions>>().Value.MaxStreamsPerKey;
+                return RateLimitPartition.GetConcurrencyLimiter(CredentialOf(http),
+                    _ => new ConcurrencyLimiterOptions { PermitLimit = max, QueueLimit = 0 });
+            });
+            limiter.OnRejected = async (context, ct) =>
+            {
+                var http = context.HttpContext;
+                var options = http.RequestServices.GetRequiredService<IOptions<StreamOptions>>().Value;
+                http.Response.Headers.RetryAfter = Math.Max(1, options.RetryMilliseconds / 1000).ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many open streams",
+                        Detail = $"This credential already has {options.MaxStreamsPerKey} streams open (Osiris:Stream:MaxStreamsPerKey). " +
+                                 "Close one, or share one stream between views as the web workbench does.",
+                    },
+                });
+            };
+        });
+
+    /// <summary>A digest of the presented credential: partitions never keep the secret itself.</summary>
+    private static string CredentialOf(HttpContext http) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(http.Request.Headers.Authorization.ToString())), 0, 16);
+}
