@@ -137,13 +137,13 @@ public static class E2eBenchmark
         var dashboards = new List<IPage>();
         for (var i = 0; i < pages; i++)
         {
-            dashboards.Add(await OpenAsync(browser, web, "/"));
+            dashboards.Add(await OpenAsync(browser, web, "/", options.Flag("reduced-motion")));
         }
 
         // The agent at work: C long tasks, replaced as they end.
         var keeper = new AgentKeeper(http, stream, agentTasks);
         await keeper.StartAsync();
-        var taskPage = await OpenAsync(browser, web, $"/tasks/{keeper.FirstTaskId}");
+        var taskPage = await OpenAsync(browser, web, $"/tasks/{keeper.FirstTaskId}", options.Flag("reduced-motion"));
 
         var firstVisibleSent = UnixMs(DateTimeOffset.UtcNow);
         await PostWebhookAsync(http, 1);
@@ -158,6 +158,14 @@ public static class E2eBenchmark
         var measuredCount = Math.Max(1, (int)(rate * seconds));
         var next = 2;
         await SendAsync(warmupCount, measure: false);
+        var allPages = dashboards.Append(taskPage).ToList();
+        var sessions = await Task.WhenAll(allPages.Select(async page =>
+        {
+            var session = await page.Context.NewCDPSessionAsync(page);
+            await session.SendAsync("Performance.enable"); // counts from here
+            return session;
+        }));
+        var mainThreadBefore = await Task.WhenAll(sessions.Select(MainThreadAsync));
         stream.StartWindow();
         var windowStart = (ulong)(UnixMs(DateTimeOffset.UtcNow) * 1e6);
         var before = Services.Read();
@@ -168,6 +176,7 @@ public static class E2eBenchmark
         var windowSeconds = window.Elapsed.TotalSeconds;
         var after = Services.Read();
         var frames = stream.EndWindow();
+        var mainThreadAfter = await Task.WhenAll(sessions.Select(MainThreadAsync));
 
         async Task SendAsync(int count, bool measure)
         {
@@ -211,6 +220,15 @@ public static class E2eBenchmark
             rows.Add(Percentiles($"dashboard {i + 1}: webhook → visible", measuredCount, latencies));
         }
         rows.Add(Percentiles("all dashboards: webhook → visible", measuredCount * dashboards.Count, all));
+        rows.Add("");
+        rows.Add("| page's main thread (% of one core) | busy | script | layout | style |");
+        rows.Add("|---|---|---|---|---|");
+        for (var i = 0; i < allPages.Count; i++)
+        {
+            var (b, a) = (mainThreadBefore[i], mainThreadAfter[i]);
+            string Share(string metric) => ((a[metric] - b[metric]) / windowSeconds * 100).ToString("F1", CultureInfo.InvariantCulture);
+            rows.Add($"| {(i < dashboards.Count ? $"dashboard {i + 1}" : "task page")} | {Share("TaskDuration")} | {Share("ScriptDuration")} | {Share("LayoutDuration")} | {Share("RecalcStyleDuration")} |");
+        }
         rows.Add("");
         rows.Add("| measure | p50 ms | p99 ms | max ms | count |");
         rows.Add("|---|---|---|---|---|");
@@ -338,14 +356,26 @@ public static class E2eBenchmark
         return (response.IsSuccessStatusCode, stopwatch.Elapsed.TotalMilliseconds);
     }
 
-    private static async Task<IPage> OpenAsync(IBrowser browser, Uri web, string path)
+    private static async Task<IPage> OpenAsync(IBrowser browser, Uri web, string path, bool reducedMotion)
     {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = web.ToString(), ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = web.ToString(),
+            ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
+            ReducedMotion = reducedMotion ? ReducedMotion.Reduce : ReducedMotion.NoPreference,
+        });
         await context.AddInitScriptAsync(Observer);
         var page = await context.NewPageAsync();
         await page.GotoAsync(path);
         await page.Locator(".shell[data-interactive] [data-connection=live]").WaitForAsync(new() { Timeout = 60_000 });
         return page;
+    }
+
+    /// <summary>Seconds the page's main thread spent busy, in script, layout and style (Chrome DevTools Protocol metrics).</summary>
+    private static async Task<Dictionary<string, double>> MainThreadAsync(ICDPSession session)
+    {
+        var metrics = (await session.SendAsync("Performance.getMetrics"))!.Value.GetProperty("metrics");
+        return metrics.EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("value").GetDouble());
     }
 
     /// <summary>When each webhook's row entered this page's DOM (Unix ms), by webhook number.</summary>

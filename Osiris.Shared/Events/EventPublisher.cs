@@ -42,6 +42,7 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
         // SQLite's transactions begin IMMEDIATE (Microsoft.Data.Sqlite's default): the single write lock is taken here.
         // Writers of this process queue on a semaphore first: SQLite's own busy retries sleep, which would turn every
         // contended append into a latency spike; across processes the busy retry remains the fallback.
+        using var wait = OsirisTelemetry.Source.StartActivity("osiris.event.lock"); // ends once the lock is held
         SemaphoreSlim? gate = null;
         if (db is SqliteOsirisDbContext)
         {
