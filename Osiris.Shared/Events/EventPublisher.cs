@@ -28,9 +28,101 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
 
     public async Task<IReadOnlyList<OsirisEvent>> PublishAsync(OsirisDbContext db, IReadOnlyList<EventDraft> drafts, CancellationToken cancellationToken = default)
     {
+        if (drafts.Count > 0 && !db.ChangeTracker.HasChanges())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return await GroupCommitAsync(db, drafts);
+        }
+        // Entity changes commit with their events, in the caller's own transaction.
         await using var append = await BeginAsync(db, cancellationToken);
         append.AddRange(drafts);
         return await append.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Events waiting for the current leader's transaction, and whether a leader is at work.</summary>
+    private readonly Lock _groupGate = new();
+    private List<GroupEntry> _group = [];
+    private bool _leading;
+
+    private sealed class GroupEntry(IReadOnlyList<EventDraft> drafts)
+    {
+        public IReadOnlyList<EventDraft> Drafts { get; } = drafts;
+
+        /// <summary>Completes with the entry's events once a leader committed them.</summary>
+        public TaskCompletionSource<IReadOnlyList<OsirisEvent>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when this entry's caller is to lead the next transaction itself.</summary>
+        public TaskCompletionSource Lead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
+    /// Group commit for events without entity changes (text deltas, terminal lines, notifications): callers that
+    /// arrive while a transaction is under way queue, and the next transaction appends all of them at once — one append
+    /// lock, one insert, one commit for many events, in arrival order. The append lock is held once per batch instead of
+    /// once per event, which is what made publishers wait on each other under load. The first caller in a quiet moment
+    /// commits alone at once; a leader commits one batch, then hands the lead to the first caller still waiting.
+    /// </summary>
+    private async Task<IReadOnlyList<OsirisEvent>> GroupCommitAsync(OsirisDbContext db, IReadOnlyList<EventDraft> drafts)
+    {
+        var entry = new GroupEntry(drafts);
+        bool lead;
+        lock (_groupGate)
+        {
+            _group.Add(entry);
+            lead = !_leading;
+            _leading = true;
+        }
+        // A waiter does not give up on cancellation: its entry may be handed the lead, and the events it queued are
+        // committed with the batch either way (an append takes milliseconds).
+        if (!lead && await Task.WhenAny(entry.Done.Task, entry.Lead.Task) == entry.Done.Task)
+        {
+            return await entry.Done.Task;
+        }
+
+        // This caller leads: it commits everything queued so far, on its own context.
+        List<GroupEntry> batch;
+        lock (_groupGate)
+        {
+            batch = _group;
+            _group = [];
+        }
+        try
+        {
+            // Not cancelled by this caller's token: the batch holds other callers' events too.
+            await using var append = await BeginAsync(db, CancellationToken.None);
+            append.AddRange(batch.SelectMany(b => b.Drafts));
+            var events = await append.CommitAsync(CancellationToken.None);
+            var offset = 0;
+            foreach (var member in batch)
+            {
+                member.Done.TrySetResult(events.Skip(offset).Take(member.Drafts.Count).ToList());
+                offset += member.Drafts.Count;
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var member in batch)
+            {
+                member.Done.TrySetException(ex);
+            }
+        }
+        finally
+        {
+            GroupEntry? next = null;
+            lock (_groupGate)
+            {
+                if (_group.Count > 0)
+                {
+                    next = _group[0];
+                }
+                else
+                {
+                    _leading = false;
+                }
+            }
+            next?.Lead.TrySetResult(); // its caller wakes and leads the next batch
+        }
+        return await entry.Done.Task;
     }
 
     /// <summary>

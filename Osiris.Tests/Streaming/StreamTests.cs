@@ -317,6 +317,30 @@ public abstract class StreamTests<TFixture>(TFixture fixture) where TFixture : B
     }
 
     [Fact]
+    public async Task ConcurrentPublishersShareTransactionsYetEachGetsItsOwnEventsInOrder()
+    {
+        fixture.RequireAvailable();
+        var publisher = fixture.CreatePublisher();
+        var marker = "group " + Guid.NewGuid().ToString("N")[..8];
+        await using var client = await SseClient.ConnectAsync(fixture.Api, "?types=system_notification");
+        var published = await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
+        {
+            await using var db = fixture.CreateDbContext();
+            return (Index: i, Event: await publisher.PublishAsync(db, EventTypes.SystemNotification, null,
+                new SystemNotificationPayload("info", $"{marker} {i}"), Ct));
+        }));
+
+        foreach (var (index, e) in published)
+        {
+            Assert.Equal($"{marker} {index}", e.Payload.GetProperty("text").GetString());
+        }
+        Assert.Equal(100, published.Select(p => p.Event.Id).Distinct().Count());
+        var received = (await client.ReadUntilAsync(es => es.Count(e => e.Payload.GetProperty("text").GetString()!.StartsWith(marker, StringComparison.Ordinal)) == 100))
+            .Where(e => e.Payload.GetProperty("text").GetString()!.StartsWith(marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(published.Select(p => p.Event.Id).Order(), received.Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task StreamsBeyondTheCapOfACredentialGetA429AndAClosedStreamFreesItsSlot()
     {
         fixture.RequireAvailable();
