@@ -218,6 +218,7 @@ public static class DeliveryBenchmark
             try
             {
                 await http.Response.StartAsync(http.RequestAborted);
+                await http.Response.Body.FlushAsync(http.RequestAborted); // the headers go out now
                 await foreach (var frame in stream.Reader.ReadAllAsync(http.RequestAborted))
                 {
                     await http.Response.Body.WriteAsync(frame, http.RequestAborted);
@@ -233,7 +234,9 @@ public static class DeliveryBenchmark
             }
         });
         await server.StartAsync();
-        var url = server.Urls.First();
+        // The bound address (the configured one says port 0).
+        var url = server.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = new Uri(url), Timeout = Timeout.InfiniteTimeSpan };
         using var stop = new CancellationTokenSource();
