@@ -348,12 +348,7 @@ public static class E2eBenchmark
         var body = Encoding.UTF8.GetBytes($$$"""
             {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"1"},"contacts":[{"profile":{"name":"{{{HookMarker}}} {{{n}}}"},"wa_id":"{{{Sender(n)}}}"}],"messages":[{"from":"{{{Sender(n)}}}","id":"wamid.e2e.{{{n}}}.{{{Guid.NewGuid():N}}}","timestamp":"{{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}}}","type":"text","text":{"body":"{{{HookMarker}}} {{{n}}}: please send a quote for 40 units"}}]}}]}]}
             """);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/whatsapp") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), body)).ToLowerInvariant());
-        var stopwatch = Stopwatch.StartNew();
-        using var response = await http.SendAsync(request);
-        return (response.IsSuccessStatusCode, stopwatch.Elapsed.TotalMilliseconds);
+        return await WebhookBenchmark.PostSignedAsync(http, Secret, body);
     }
 
     private static async Task<IPage> OpenAsync(IBrowser browser, Uri web, string path, bool reducedMotion)

@@ -73,9 +73,15 @@ public static class WebhookBenchmark
         var body = Encoding.UTF8.GetBytes($$$"""
             {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000000","phone_number_id":"1"},"contacts":[{"profile":{"name":"Bench {{{id}}}"},"wa_id":"bench{{{id}}}"}],"messages":[{"from":"bench{{{id}}}","id":"wamid.bench.{{{id}}}","timestamp":"1730000000","type":"text","text":{"body":"benchmark message {{{id}}}"}}]}}]}]}
             """);
+        return await PostSignedAsync(http, Secret, body);
+    }
+
+    /// <summary>Posts a WhatsApp notification signed as Meta signs it; returns whether it was accepted and how long it took.</summary>
+    public static async Task<(bool Ok, double Ms)> PostSignedAsync(HttpClient http, string secret, byte[] body)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/whatsapp") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), body)).ToLowerInvariant());
+        request.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body)).ToLowerInvariant());
         var stopwatch = Stopwatch.StartNew();
         using var response = await http.SendAsync(request);
         return (response.IsSuccessStatusCode, stopwatch.Elapsed.TotalMilliseconds);

@@ -40,7 +40,7 @@ public sealed partial class E2eBenchmarkSmokeTests
     public async Task TheEndToEndBenchmarkPrintsEveryFigureRow()
     {
         OptionalSoftware.Require(File.Exists(Chromium.ExecutablePath), "Chromium", "apt-get install -y chromium");
-        var dll = Path.Combine(RepositoryRoot(), "Osiris.Benchmarks", "bin", Configuration(), "net10.0", "Osiris.Benchmarks.dll");
+        var dll = Path.Combine(Repository.Root, "Osiris.Benchmarks", "bin", Repository.Configuration, "net10.0", "Osiris.Benchmarks.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built; building Osiris.sln builds it.");
         var mode = OptionalSoftware.HasRedisAndPostgres ? "local" : "embedded";
         var start = new ProcessStartInfo("dotnet", [dll, "e2e", "--mode", mode, "--seconds", "5", "--warmup", "0", "--pages", "1", "--tasks", "1", "--rate", "2"])
@@ -80,19 +80,4 @@ public sealed partial class E2eBenchmarkSmokeTests
 
     [GeneratedRegex(@"^ *[0-9]+(\.[0-9]+)?( ms| s| %)? *\|")]
     private static partial Regex Number();
-
-    private static string Configuration() =>
-        new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Osiris.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("The repository root (Osiris.sln) is not above " + AppContext.BaseDirectory);
-    }
 }

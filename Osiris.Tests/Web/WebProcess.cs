@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Osiris.Tests.Fixtures;
 
 namespace Osiris.Tests.Web;
 
@@ -24,7 +25,7 @@ public sealed class WebProcess : IAsyncDisposable
     public static async Task<WebProcess> StartAsync(Uri api, string apiKey, string? password)
     {
         var port = FreePort();
-        var dll = Path.Combine(RepositoryRoot(), "Osiris.Web", "bin", Configuration(), "net10.0", "Osiris.Web.dll");
+        var dll = Path.Combine(Repository.Root, "Osiris.Web", "bin", Repository.Configuration, "net10.0", "Osiris.Web.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built; the AppHost build builds it.");
         var start = new ProcessStartInfo("dotnet", [dll])
         {
@@ -84,21 +85,5 @@ public sealed class WebProcess : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Debug or Release, as this test assembly was built.</summary>
-    private static string Configuration() =>
-        new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Osiris.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("The repository root (Osiris.sln) is not above " + AppContext.BaseDirectory);
     }
 }
