@@ -17,7 +17,7 @@ public sealed class RenderPacer(string component, Func<Func<Task>, Task> invoke,
     private int _due;
     private long _lastRender;
 
-    /// <summary>Asks for a render; <paramref name="cause"/> (the current span, if any) becomes the render span's parent.</summary>
+    /// <summary>Asks for a render; the current span (the event being applied), if any, becomes the render span's parent.</summary>
     public void Request()
     {
         if (Interlocked.Exchange(ref _due, 1) == 1)
