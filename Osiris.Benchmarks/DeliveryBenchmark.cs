@@ -54,9 +54,7 @@ public static class DeliveryBenchmark
         var redis = await ConnectionMultiplexer.ConnectAsync((await app.GetConnectionStringAsync("redis"))!);
         var database = options.Mode == "local" ? await app.GetConnectionStringAsync("postgres") : await app.GetConnectionStringAsync("osiris");
         var publisher = new EventPublisher(redis, TimeProvider.System, NullLogger<EventPublisher>.Instance);
-        OsirisDbContext Db() => StorageExtensions.IsSqlite(database!)
-            ? new SqliteOsirisDbContext(new DbContextOptionsBuilder<SqliteOsirisDbContext>().UseSqlite(database).Options)
-            : new PostgresOsirisDbContext(new DbContextOptionsBuilder<PostgresOsirisDbContext>().UseNpgsql(database).Options);
+        OsirisDbContext Db() => StorageExtensions.CreateDbContext(database!);
         var apiPid = ProcessStats.FindPid("Osiris.Api");
         Console.WriteLine($"API at {apiUrl} (direct, no proxy), pid {apiPid}");
 

@@ -47,9 +47,7 @@ public static class ReplayBenchmark
         var write = Stopwatch.StartNew();
         for (var written = 0; written < events; written += 500)
         {
-            await using var db = StorageExtensions.IsSqlite(database!)
-                ? (OsirisDbContext)new SqliteOsirisDbContext(new DbContextOptionsBuilder<SqliteOsirisDbContext>().UseSqlite(database).Options)
-                : new PostgresOsirisDbContext(new DbContextOptionsBuilder<PostgresOsirisDbContext>().UseNpgsql(database).Options);
+            await using var db = StorageExtensions.CreateDbContext(database!);
             await publisher.PublishAsync(db, [.. Enumerable.Range(written, Math.Min(500, events - written))
                 .Select(i => new EventDraft(EventTypes.SystemNotification, null, new SystemNotificationPayload(NotificationLevels.Info, $"history {i} {text}")))]);
         }

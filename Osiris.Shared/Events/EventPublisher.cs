@@ -204,11 +204,7 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
         using var activity = OsirisTelemetry.Source.StartActivity("osiris.event.publish", ActivityKind.Producer);
         var now = time.UtcNow();
         var payloads = drafts.Select(d => JsonSerializer.SerializeToElement(d.Payload, d.Payload.GetType(), OsirisJson.Options)).ToList();
-        var entity = db.Model.FindEntityType(typeof(EventRecord))!;
-        var table = Microsoft.EntityFrameworkCore.Metadata.StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        string Column(string property) => "\"" + entity.FindProperty(property)!.GetColumnName(table) + "\"";
-        var insert = $"INSERT INTO \"{entity.GetTableName()}\" ({Column(nameof(EventRecord.Type))}, {Column(nameof(EventRecord.TaskId))}, " +
-                     $"{Column(nameof(EventRecord.Timestamp))}, {Column(nameof(EventRecord.Payload))}) VALUES ($1, $2, $3, $4) RETURNING {Column(nameof(EventRecord.Id))}";
+        var insert = _insertSql ??= InsertSql(db);
 
         var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
         var opened = connection.State != System.Data.ConnectionState.Open;
@@ -251,6 +247,18 @@ public sealed class EventPublisher(IConnectionMultiplexer redis, TimeProvider ti
         var events = drafts.Select((d, i) => new OsirisEvent(ids[i], d.Type, d.TaskId, now, payloads[i])).ToList();
         await FanOutAsync(events, activity);
         return events;
+    }
+
+    /// <summary>The event insert for the one-round-trip append, built once from the EF model's names (hot path).</summary>
+    private string? _insertSql;
+
+    private static string InsertSql(PostgresOsirisDbContext db)
+    {
+        var entity = db.Model.FindEntityType(typeof(EventRecord))!;
+        var table = Microsoft.EntityFrameworkCore.Metadata.StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        string Column(string property) => "\"" + entity.FindProperty(property)!.GetColumnName(table) + "\"";
+        return $"INSERT INTO \"{entity.GetTableName()}\" ({Column(nameof(EventRecord.Type))}, {Column(nameof(EventRecord.TaskId))}, " +
+                     $"{Column(nameof(EventRecord.Timestamp))}, {Column(nameof(EventRecord.Payload))}) VALUES ($1, $2, $3, $4) RETURNING {Column(nameof(EventRecord.Id))}";
     }
 
     private async Task FanOutAsync(List<OsirisEvent> events, Activity? activity)

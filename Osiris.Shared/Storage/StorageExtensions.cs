@@ -41,6 +41,12 @@ public static class StorageExtensions
     public static bool IsSqlite(string connectionString) =>
         connectionString.TrimStart().StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>A context outside dependency injection (tests, benchmarks), for whichever provider the connection names.</summary>
+    public static OsirisDbContext CreateDbContext(string connectionString) =>
+        IsSqlite(connectionString)
+            ? new SqliteOsirisDbContext(new DbContextOptionsBuilder<SqliteOsirisDbContext>().UseSqlite(connectionString).Options)
+            : new PostgresOsirisDbContext(new DbContextOptionsBuilder<PostgresOsirisDbContext>().UseNpgsql(connectionString).Options);
+
     /// <summary>Applies the provider's migrations (creating the database if needed) before the service takes traffic.</summary>
     public static async Task MigrateOsirisDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {

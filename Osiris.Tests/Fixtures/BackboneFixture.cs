@@ -110,10 +110,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         return replica;
     }
 
-    public OsirisDbContext CreateDbContext() =>
-        StorageExtensions.IsSqlite(DatabaseConnection)
-            ? new SqliteOsirisDbContext(new DbContextOptionsBuilder<SqliteOsirisDbContext>().UseSqlite(DatabaseConnection).Options)
-            : new PostgresOsirisDbContext(new DbContextOptionsBuilder<PostgresOsirisDbContext>().UseNpgsql(DatabaseConnection).Options);
+    public OsirisDbContext CreateDbContext() => StorageExtensions.CreateDbContext(DatabaseConnection);
 
     public EventPublisher CreatePublisher() =>
         new(Redis, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<EventPublisher>.Instance);
