@@ -27,7 +27,12 @@ public static class Extensions
             }
         });
         builder.Services.AddOpenApi();
-        builder.Services.AddApiKeyAuthentication();
+        builder.Services.AddOsirisAuthentication();
+        // Browser pages on other origins (a status wall, an intranet page with EventSource and stream tickets) are
+        // allowed only when listed: Osiris:Cors:Origins, separated by ';'. None by default.
+        var origins = (builder.Configuration["Osiris:Cors:Origins"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy =>
+            policy.WithOrigins(origins).WithMethods("GET", "POST").WithHeaders("Authorization", "Content-Type", "Last-Event-ID")));
 
         builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddStreamLimits();

@@ -1,5 +1,7 @@
 using Osiris.Api;
+using Osiris.Api.Audit;
 using Osiris.Api.Brains;
+using Osiris.Api.People;
 using Osiris.Api.Replies;
 using Osiris.Api.Status;
 using Osiris.Api.Trust;
@@ -18,6 +20,7 @@ builder.AddApiServices();
 var app = builder.Build();
 
 await app.Services.MigrateOsirisDatabaseAsync();
+await app.Services.EnsureFirstAdminAsync();
 
 app.UseExceptionHandler(new ExceptionHandlerOptions
 {
@@ -25,15 +28,23 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
 });
 app.UseStatusCodePages();
-app.UseRateLimiter();
+app.UseCors();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter(); // after authentication: stream limits count per identity
 
-app.MapOpenApi();
+app.MapOpenApi().AllowAnonymous();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapTaskControlApi();
 app.MapBrainsApi();
 app.MapSpendApi();
 app.MapStreamApi();
+app.MapStreamTickets();
+app.MapAuthApi();
+app.MapUsersApi();
+app.MapTokensApi();
+app.MapAuditApi();
 app.MapTrustApi();
 app.MapReplyReviewApi();
 app.MapStatusApi();

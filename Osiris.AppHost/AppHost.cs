@@ -35,14 +35,12 @@ var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
 
 builder.WithBrainParameters(api, agent);
 
-// Sign-in secret for the web UI; only asked for when the UI listens beyond loopback. Optional, like the channels.
-var webPassword = builder.AddParameter("web-password", builder.Configuration["Parameters:web-password"] ?? "", secret: true);
-
-builder.AddProject<Projects.Osiris_Web>("web")
+// The web never holds the api-key: people sign in through the API, and each call carries that person's session.
+var web = builder.AddProject<Projects.Osiris_Web>("web")
     .WithExternalHttpEndpoints()
-    .WithEnvironment("Osiris__ApiKey", apiKey)
-    .WithEnvironment("Osiris__WebPassword", webPassword)
     .WithOsirisDefaults()
     .WithReference(api).WaitFor(api);
+
+builder.WithPeopleParameters(api, web);
 
 builder.Build().Run();

@@ -60,11 +60,21 @@ public static class Extensions
                 .AddSource("Experimental.Microsoft.Extensions.AI*")
                 .AddSource(OsirisTelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation(aspnet =>
+                {
                     // Health probes and the long-lived event stream would drown the useful traces.
                     aspnet.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath) &&
                         !context.Request.Path.StartsWithSegments(AlivenessEndpointPath) &&
-                        context.Request.Path != EventStreamPath)
+                        context.Request.Path != EventStreamPath;
+                    // Query values can be secrets (a stream ticket, a webhook's verify token): traces keep the names only.
+                    aspnet.EnrichWithHttpRequest = (activity, request) =>
+                    {
+                        if (request.QueryString.HasValue)
+                        {
+                            activity.SetTag("url.query", string.Join('&', request.Query.Keys.Select(key => $"{key}=Redacted")));
+                        }
+                    };
+                })
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -88,11 +98,12 @@ public static class Extensions
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        // Probes carry no credential; a service whose fallback policy closes everything else still answers them.
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains("live"),
-        });
+        }).AllowAnonymous();
         return app;
     }
 }

@@ -13,13 +13,8 @@ public static class Extensions
             .ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(OsirisWebOptions.Section).Get<OsirisWebOptions>() ?? new();
 
-        void Configure(HttpClient http)
-        {
-            http.BaseAddress = new Uri(options.ApiBaseAddress);
-            http.DefaultRequestHeaders.Authorization = new("Bearer", options.ApiKey);
-            // Named in the API's audit log; people have no accounts of their own yet.
-            http.DefaultRequestHeaders.Add("X-Osiris-Actor", "web UI");
-        }
+        // No credential here: each call carries its own (OsirisApi's ApiCredential), a person's or the web's service key.
+        void Configure(HttpClient http) => http.BaseAddress = new Uri(options.ApiBaseAddress);
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental; it is the documented way to replace ConfigureHttpClientDefaults' handler.
         // REST calls: only safe methods (GET) are retried — a retried POST or PUT could repeat what it did (creates carry
         // an Idempotency-Key for the person's own retries); and a person waits at most 10 s for an answer.
@@ -35,17 +30,23 @@ public static class Extensions
         builder.Services.AddHttpClient(OsirisApi.StreamClientName, http =>
         {
             Configure(http);
+            http.DefaultRequestHeaders.Authorization = new("Bearer", options.ServiceKey); // the shared live view reads as the web
             http.Timeout = Timeout.InfiniteTimeSpan;
         }).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<OsirisApi>();
+        builder.Services.AddSingleton<ServiceCredential>();
+        builder.Services.AddScoped<PersonCredential>();
+        // Components get the person's API (scoped: one per circuit); the shared live view gets the web's own.
+        builder.Services.AddScoped(sp => new OsirisApi(sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<PersonCredential>()));
+        builder.Services.AddKeyedSingleton(OsirisApi.Service,
+            (sp, _) => new OsirisApi(sp.GetRequiredService<IHttpClientFactory>(), sp.GetRequiredService<ServiceCredential>()));
         builder.Services.AddSingleton<LiveStore>();
         builder.Services.AddSingleton<BrainCatalogStore>();
         builder.Services.AddSingleton<LiveLoader>();
         builder.Services.AddHostedService<EventStreamService>();
-        builder.Services.AddOsirisAccess();
+        builder.AddOsirisAccess();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
     }
 }

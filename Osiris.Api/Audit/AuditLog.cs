@@ -4,23 +4,29 @@ using Osiris.Shared.Storage;
 
 namespace Osiris.Api.Audit;
 
-/// <summary>Records who changed what and when, in the same save as the change itself.</summary>
+/// <summary>Records who changed what, when and from where, in the same save as the change itself.</summary>
 public static class AuditLog
 {
-    /// <summary>The web app names its signed-in person here; other API-key callers are "api-key".</summary>
-    public const string ActorHeader = "X-Osiris-Actor";
+    /// <summary>Who made the request: a person's name, "name (token …)", "api-key" or the web's service identity.</summary>
+    public static string Actor(HttpContext http) => http.User.Identity?.Name ?? "anonymous";
 
     /// <summary>
-    /// Who made the request. Until people have accounts of their own, every holder of the API key may act as an admin,
-    /// and the name the web app passes is taken as given (it holds the key too).
+    /// The client's address as the API saw it, and the address it says it acts for (<c>X-Forwarded-For</c>: the web app
+    /// passes the address its person signed in from). The second part is the caller's claim, recorded as such.
     /// </summary>
-    public static string Actor(HttpContext http) =>
-        http.Request.Headers[ActorHeader].ToString() is { Length: > 0 and <= 100 } named ? $"{named} (via api-key)" : "api-key";
+    public static string? Address(HttpContext http)
+    {
+        var remote = http.Connection.RemoteIpAddress?.ToString();
+        var forwarded = http.Request.Headers["X-Forwarded-For"].ToString().Split(',')[0].Trim();
+        var address = forwarded.Length > 0 ? $"{remote} for {forwarded}" : remote;
+        return address is { Length: > 64 } ? address[..64] : address;
+    }
 
-    public static void Add(OsirisDbContext db, TimeProvider time, HttpContext http, string action, string? target, object? details) =>
+    public static void Add(OsirisDbContext db, TimeProvider time, HttpContext http, string action, string? target, object? details,
+        string? actor = null) =>
         db.Audit.Add(new AuditRecord
         {
-            At = time.UtcNow(), Actor = Actor(http), Action = action, Target = target,
+            At = time.UtcNow(), Actor = actor ?? Actor(http), Address = Address(http), Action = action, Target = target,
             Details = details is null ? null : JsonSerializer.Serialize(details, OsirisJson.Options),
         });
 }

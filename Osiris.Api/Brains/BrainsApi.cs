@@ -15,10 +15,10 @@ public static class BrainsApi
 {
     public static RouteGroupBuilder MapBrainsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Brains");
+        var group = app.MapGroup("/api/v1").RequireRole(Policies.Viewer).ValidateRequests().WithTags("Brains");
         group.MapGet("/brains", ListBrains);
         group.MapGet("/settings/brain", GetDefault);
-        group.MapPut("/settings/brain", SetDefault);
+        group.MapPut("/settings/brain", SetDefault).RequireRole(Policies.Admin);
         return group;
     }
 
@@ -28,8 +28,8 @@ public static class BrainsApi
     public static async Task<Ok<BrainChoice>> GetDefault(OsirisDbContext db, IOptions<BrainSettings> settings, CancellationToken ct) =>
         TypedResults.Ok(await DefaultBrain.ReadAsync(db, settings.Value, ct));
 
-    public static async Task<Results<Ok<BrainChoice>, ValidationProblem>> SetDefault(BrainChoice choice, OsirisDbContext db,
-        IOptions<BrainSettings> settings, EventPublisher publisher, CancellationToken ct)
+    public static async Task<Results<Ok<BrainChoice>, ValidationProblem>> SetDefault(BrainChoice choice, HttpContext http, OsirisDbContext db,
+        IOptions<BrainSettings> settings, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
         if (NotConfigured(choice, settings.Value) is { } errors)
         {
@@ -46,8 +46,9 @@ public static class BrainsApi
         {
             row.Value = json;
         }
+        Audit.AuditLog.Add(db, time, http, AuditActions.BrainDefault, null, normalised);
         await publisher.PublishAsync(db, EventTypes.SystemNotification, null,
-            new SystemNotificationPayload(NotificationLevels.Info, $"Default brain is now {normalised.Brain} ({normalised.Model})."), ct);
+            new SystemNotificationPayload(NotificationLevels.Info, $"Default brain is now {normalised.Brain} ({normalised.Model}), set by {Audit.AuditLog.Actor(http)}."), ct);
         return TypedResults.Ok(normalised);
     }
 

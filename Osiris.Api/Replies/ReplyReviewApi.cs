@@ -15,7 +15,7 @@ public static class ReplyReviewApi
 {
     public static RouteGroupBuilder MapReplyReviewApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().ValidateRequests().WithTags("Tasks");
+        var group = app.MapGroup("/api/v1/tasks").RequireRole(Policies.Operator).ValidateRequests().WithTags("Tasks");
         group.MapPost("/{id:guid}/replies/{replyId:guid}", Decide);
         return group;
     }

@@ -13,7 +13,7 @@ public static class SpendApi
 {
     public static RouteGroupBuilder MapSpendApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/spend").RequireApiKey().ValidateRequests().WithTags("Spend");
+        var group = app.MapGroup("/api/v1/spend").RequireRole(Policies.Viewer).ValidateRequests().WithTags("Spend");
         group.MapGet("/", GetSpend);
         return group;
     }

@@ -17,7 +17,7 @@ public static class StatusApi
 
     public static RouteGroupBuilder MapStatusApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().WithTags("Status");
+        var group = app.MapGroup("/api/v1").RequireRole(Policies.Viewer).WithTags("Status");
         group.MapGet("/status", GetStatus);
         return group;
     }

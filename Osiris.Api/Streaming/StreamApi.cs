@@ -32,7 +32,7 @@ public static class StreamApi
 
     public static RouteGroupBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Stream");
+        var group = app.MapGroup("/api/v1").RequireRole(Policies.Viewer).ValidateRequests().WithTags("Stream");
         group.MapGet("/stream", StreamEvents)
             .RequireRateLimiting(StreamLimits.Policy)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
@@ -9,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Osiris.Api.Streaming;
 
 /// <summary>
-/// At most <see cref="StreamOptions.MaxStreamsPerKey"/> open streams per credential (ASP.NET Core's concurrency
-/// limiter, partitioned by the presented credential; a stream holds its permit while it is open). One leaked key or
+/// At most <see cref="StreamOptions.MaxStreamsPerKey"/> open streams per identity (ASP.NET Core's concurrency
+/// limiter, partitioned by who the credential belongs to; a stream holds its permit while it is open). One leaked key or
 /// a runaway client cannot hold every connection of a replica; beyond the cap a clear 429 says why.
 /// </summary>
 public static class StreamLimits
@@ -30,23 +28,32 @@ public static class StreamLimits
             limiter.OnRejected = async (context, ct) =>
             {
                 var http = context.HttpContext;
+                var isStream = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == Policy;
                 var options = http.RequestServices.GetRequiredService<IOptions<StreamOptions>>().Value;
-                http.Response.Headers.RetryAfter = Math.Max(1, options.RetryMilliseconds / 1000).ToString(CultureInfo.InvariantCulture);
+                http.Response.Headers.RetryAfter = isStream ? Math.Max(1, options.RetryMilliseconds / 1000).ToString(CultureInfo.InvariantCulture) : "60";
                 await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
                 {
                     HttpContext = http,
-                    ProblemDetails = new ProblemDetails
-                    {
-                        Status = StatusCodes.Status429TooManyRequests,
-                        Title = "Too many open streams",
-                        Detail = $"This credential already has {options.MaxStreamsPerKey} streams open (Osiris:Stream:MaxStreamsPerKey). " +
-                                 "Close one, or share one stream between views as the web workbench does.",
-                    },
+                    ProblemDetails = isStream
+                        ? new ProblemDetails
+                        {
+                            Status = StatusCodes.Status429TooManyRequests,
+                            Title = "Too many open streams",
+                            Detail = $"This credential already has {options.MaxStreamsPerKey} streams open (Osiris:Stream:MaxStreamsPerKey). " +
+                                     "Close one, or share one stream between views as the web workbench does.",
+                        }
+                        : new ProblemDetails
+                        {
+                            Status = StatusCodes.Status429TooManyRequests,
+                            Title = "Too many sign-in attempts",
+                            Detail = "Too many sign-in attempts from this address (Osiris:Auth:SignInPerMinute); wait a minute.",
+                        },
                 });
             };
+            People.AuthApi.AddSignInLimit(limiter);
         });
 
-    /// <summary>A digest of the presented credential: partitions never keep the secret itself.</summary>
+    /// <summary>Who the stream is for (authentication runs first): a person, a token's owner, a service. Tickets count for their owner.</summary>
     private static string CredentialOf(HttpContext http) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(http.Request.Headers.Authorization.ToString())), 0, 16);
+        http.User.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value ?? "anonymous";
 }

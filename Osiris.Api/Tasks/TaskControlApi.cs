@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Osiris.Api.Audit;
 using Osiris.Api.Brains;
 using Osiris.Api.Security;
 using Osiris.Api.Validation;
@@ -15,7 +16,7 @@ public static class TaskControlApi
 {
     public static RouteGroupBuilder MapTaskControlApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().ValidateRequests().WithTags("Tasks");
+        var group = app.MapGroup("/api/v1/tasks").RequireRole(Policies.Operator).ValidateRequests().WithTags("Tasks");
         group.MapPut("/{id:guid}/brain", SwitchBrain);
         group.MapPost("/{id:guid}/approvals/{approvalId:guid}", Decide);
         group.MapPost("/{id:guid}/resume", Resume);
@@ -24,7 +25,7 @@ public static class TaskControlApi
 
     /// <summary>Takes effect at the task's next model turn; the agent reads the task's brain before every call.</summary>
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SwitchBrain(Guid id, BrainChoice choice,
-        OsirisDbContext db, EventPublisher publisher, IOptions<BrainSettings> settings, TimeProvider time, CancellationToken ct)
+        HttpContext http, OsirisDbContext db, EventPublisher publisher, IOptions<BrainSettings> settings, TimeProvider time, CancellationToken ct)
     {
         if (BrainsApi.NotConfigured(choice, settings.Value) is { } errors)
         {
@@ -42,12 +43,13 @@ public static class TaskControlApi
         task.Brain = choice.Brain;
         task.Model = string.IsNullOrWhiteSpace(choice.Model) ? settings.Value.For(choice.Brain).Model : choice.Model;
         task.UpdatedAt = time.UtcNow();
+        AuditLog.Add(db, time, http, AuditActions.TaskBrain, $"task:{id}", new { task.Brain, task.Model });
         await publisher.PublishAsync(db, EventTypes.TaskUpdate, task.Id, task.ToUpdate(), ct);
         return TypedResults.Ok(task.ToDto());
     }
 
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> Decide(Guid id, Guid approvalId, ApprovalDecision decision,
-        OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+        HttpContext http, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
         var approval = await db.Approvals.SingleOrDefaultAsync(a => a.Id == approvalId && a.TaskId == id, ct);
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
@@ -63,8 +65,9 @@ public static class TaskControlApi
         await using var append = await publisher.BeginAsync(db, ct);
         var now = time.UtcNow();
         var status = decision.Approve ? ApprovalStatuses.Approved : ApprovalStatuses.Denied;
+        var actor = AuditLog.Actor(http);
         var decided = await db.Approvals.Where(a => a.Id == approvalId && a.Status == ApprovalStatuses.Pending)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, status).SetProperty(a => a.DecidedAt, now), ct);
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, status).SetProperty(a => a.DecidedAt, now).SetProperty(a => a.DecidedBy, actor), ct);
         if (decided == 0)
         {
             return TaskProblems.AlreadyDecided(approvalId);
@@ -72,7 +75,12 @@ public static class TaskControlApi
         await db.Tasks.Where(t => t.Id == id && t.Status == TaskStatuses.AwaitingApproval)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, TaskStatuses.Running).SetProperty(t => t.UpdatedAt, now), ct);
         await db.Entry(task).ReloadAsync(ct);
+        AuditLog.Add(db, time, http, decision.Approve ? AuditActions.ApprovalApprove : AuditActions.ApprovalDeny, $"task:{id}",
+            new { approvalId, approval.Tool });
+        // The timeline says who decided ("Approved by ana"), at the note's time; the agent never reads system notes.
+        var note = TaskIntake.SystemNote(db, task.Id, now, $"{(decision.Approve ? "Approved" : "Denied")} by {actor}: {approval.Tool}.");
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
+        append.Add(EventTypes.NewMessage, task.Id, TaskIntake.MessagePayload(note));
         await append.CommitAsync(ct);
         return TypedResults.Ok(task.ToDto());
     }
@@ -82,7 +90,7 @@ public static class TaskControlApi
     /// or one that waited for a model. The task is queued again; an agent takes it up at once.
     /// </summary>
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> Resume(Guid id, ResumeRequest request,
-        OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
+        HttpContext http, OsirisDbContext db, EventPublisher publisher, TimeProvider time, CancellationToken ct)
     {
         var task = await db.Tasks.SingleOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
@@ -122,6 +130,7 @@ public static class TaskControlApi
             return TaskProblems.NotPaused(task);
         }
         await db.Entry(task).ReloadAsync(ct);
+        AuditLog.Add(db, time, http, AuditActions.TaskResume, $"task:{id}", new { request.RaiseBudgetUsd, request.RaiseTokens });
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
         append.Add(EventTypes.SystemNotification, task.Id, new SystemNotificationPayload(NotificationLevels.Info,
             raiseUsd || raiseTokens

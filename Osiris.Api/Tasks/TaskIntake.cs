@@ -57,6 +57,17 @@ public static class TaskIntake
         CreatedAt = now,
     };
 
+    /// <summary>Stages a system note in the task's conversation (who cancelled, who approved); the agent never reads these.</summary>
+    public static MessageRecord SystemNote(OsirisDbContext db, Guid taskId, DateTimeOffset at, string text)
+    {
+        var note = new MessageRecord
+        {
+            Id = Guid.CreateVersion7(at), TaskId = taskId, Role = MessageRoles.System, Kind = MessageKinds.Text, CreatedAt = at, Text = text,
+        };
+        db.Messages.Add(note);
+        return note;
+    }
+
     public static NewMessagePayload MessagePayload(MessageRecord message) =>
         new(message.Id, message.Role, message.Kind, message.Text, Delta: null, Final: true, Model: message.Model);
 }

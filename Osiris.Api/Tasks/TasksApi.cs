@@ -15,14 +15,14 @@ public static class TasksApi
 
     public static RouteGroupBuilder MapTasksApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/tasks").RequireApiKey().ValidateRequests().WithTags("Tasks");
+        var group = app.MapGroup("/api/v1/tasks").RequireRole(Policies.Viewer).ValidateRequests().WithTags("Tasks");
 
-        group.MapPost("/", CreateTask);
+        group.MapPost("/", CreateTask).RequireRole(Policies.Operator);
         group.MapGet("/", ListTasks);
         group.MapGet("/{id:guid}", GetTask);
         group.MapGet("/{id:guid}/events", GetTaskEvents);
-        group.MapPost("/{id:guid}/messages", PostMessage);
-        group.MapPost("/{id:guid}/cancel", CancelTask);
+        group.MapPost("/{id:guid}/messages", PostMessage).RequireRole(Policies.Operator);
+        group.MapPost("/{id:guid}/cancel", CancelTask).RequireRole(Policies.Operator);
 
         return group;
     }
@@ -148,12 +148,8 @@ public static class TasksApi
         }
         await db.Entry(task).ReloadAsync(ct);
         // The conversation says who stopped it (a system note: the agent never reads it, it has stopped).
-        var note = new MessageRecord
-        {
-            Id = Guid.CreateVersion7(now), TaskId = task.Id, Role = MessageRoles.System, Kind = MessageKinds.Text, CreatedAt = now,
-            Text = $"Cancelled by {Audit.AuditLog.Actor(http)}.",
-        };
-        db.Messages.Add(note);
+        var note = TaskIntake.SystemNote(db, task.Id, now, $"Cancelled by {Audit.AuditLog.Actor(http)}.");
+        Audit.AuditLog.Add(db, time, http, AuditActions.TaskCancel, $"task:{id}", null);
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());
         append.Add(EventTypes.NewMessage, task.Id, TaskIntake.MessagePayload(note));
         await append.CommitAsync(ct);

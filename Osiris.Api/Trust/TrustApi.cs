@@ -13,9 +13,9 @@ public static class TrustApi
 {
     public static RouteGroupBuilder MapTrustApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1").RequireApiKey().ValidateRequests().WithTags("Trust");
-        group.MapGet("/settings/trust", GetPolicy);
-        group.MapPut("/settings/trust", SetPolicy);
+        var group = app.MapGroup("/api/v1").RequireRole(Policies.Operator).ValidateRequests().WithTags("Trust");
+        group.MapGet("/settings/trust", GetPolicy).RequireRole(Policies.Admin);
+        group.MapPut("/settings/trust", SetPolicy).RequireRole(Policies.Admin);
         group.MapPut("/senders/{channel}/{id}", SetSender);
         return group;
     }

@@ -170,6 +170,9 @@ public sealed class ApprovalRecord
     public required string Status { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? DecidedAt { get; set; }
+
+    /// <summary>Who decided (a person's name, a token's, or "api-key"); null while pending and in approvals an earlier release stored.</summary>
+    public string? DecidedBy { get; set; }
 }
 
 /// <summary><see cref="ApprovalRecord.Status"/>: pending until a person decides.</summary>
@@ -180,12 +183,15 @@ public static class ApprovalStatuses
     public const string Denied = "denied";
 }
 
-/// <summary>Who changed what, when: trust policy and sender changes, reply decisions.</summary>
+/// <summary>Who changed what, when and from where: every audited action (see <c>AuditActions</c>).</summary>
 public sealed class AuditRecord
 {
     public long Id { get; set; }
     public DateTimeOffset At { get; set; }
     public required string Actor { get; set; }
+
+    /// <summary>The client's address as the API saw it; null in entries an earlier release stored.</summary>
+    public string? Address { get; set; }
     public required string Action { get; set; }
     public string? Target { get; set; }
 
@@ -220,4 +226,55 @@ public sealed class EventRecord
     public Guid? TaskId { get; set; }
     public DateTimeOffset Timestamp { get; set; }
     public required string Payload { get; set; }
+}
+
+/// <summary>
+/// A person (ASP.NET Core Identity keeps the password hash, lockout and external logins). One role each, kept on the
+/// user: <c>Roles.Viewer</c>, <c>Roles.Operator</c> or <c>Roles.Admin</c>.
+/// </summary>
+public sealed class OsirisUser : Microsoft.AspNetCore.Identity.IdentityUser
+{
+    public string Role { get; set; } = "viewer";
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// A bearer credential the API issued: a sign-in session (short-lived, what the web app carries for a person) or a
+/// personal access token. Only the SHA-256 of the token is stored; the token itself is shown once.
+/// </summary>
+public sealed class AccessTokenRecord
+{
+    public Guid Id { get; set; }
+    public required string UserId { get; set; }
+    public required string Kind { get; set; }
+    public required string Name { get; set; }
+
+    /// <summary>The most the token may do; the owner's current role caps it at every use.</summary>
+    public required string Role { get; set; }
+    public required byte[] Hash { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? LastUsedAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>Kinds of <see cref="AccessTokenRecord"/>.</summary>
+public static class AccessTokenKinds
+{
+    public const string Session = "session";
+    public const string Personal = "personal";
+}
+
+/// <summary>
+/// A single-use, 60-second ticket for <c>GET /api/v1/stream?ticket=…</c> (a browser's EventSource cannot send a header).
+/// Stored so that any API replica accepts each ticket exactly once.
+/// </summary>
+public sealed class StreamTicketRecord
+{
+    public required byte[] Hash { get; set; }
+    public required string Actor { get; set; }
+    public required string Role { get; set; }
+    public string? UserId { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? UsedAt { get; set; }
 }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Osiris.Shared.Storage;
@@ -5,9 +7,12 @@ namespace Osiris.Shared.Storage;
 /// <summary>
 /// The OSIRIS model. Two provider-specific subclasses carry one migration set each
 /// (<see cref="PostgresOsirisDbContext"/>, <see cref="SqliteOsirisDbContext"/>); code uses this base type.
+/// People are ASP.NET Core Identity users (without Identity's role tables: one role per person, on the user).
 /// </summary>
-public abstract class OsirisDbContext(DbContextOptions options) : DbContext(options)
+public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserContext<OsirisUser>(options)
 {
+    public DbSet<AccessTokenRecord> AccessTokens => Set<AccessTokenRecord>();
+    public DbSet<StreamTicketRecord> StreamTickets => Set<StreamTicketRecord>();
     public DbSet<TaskRecord> Tasks => Set<TaskRecord>();
     public DbSet<MessageRecord> Messages => Set<MessageRecord>();
     public DbSet<ArtifactRecord> Artifacts => Set<ArtifactRecord>();
@@ -21,6 +26,37 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        base.OnModelCreating(modelBuilder);
+        modelBuilder.Entity<OsirisUser>(user =>
+        {
+            user.ToTable("users");
+            user.Property(u => u.Role).HasMaxLength(20);
+        });
+        modelBuilder.Entity<IdentityUserClaim<string>>().ToTable("user_claims");
+        modelBuilder.Entity<IdentityUserLogin<string>>().ToTable("user_logins");
+        modelBuilder.Entity<IdentityUserToken<string>>().ToTable("user_tokens");
+        modelBuilder.Entity<AccessTokenRecord>(token =>
+        {
+            token.ToTable("access_tokens");
+            token.Property(t => t.UserId).HasMaxLength(450);
+            token.Property(t => t.Kind).HasMaxLength(20);
+            token.Property(t => t.Name).HasMaxLength(100);
+            token.Property(t => t.Role).HasMaxLength(20);
+            token.Property(t => t.Hash).HasMaxLength(32);
+            token.HasIndex(t => t.Hash).IsUnique();
+            token.HasIndex(t => t.UserId);
+            token.HasOne<OsirisUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<StreamTicketRecord>(ticket =>
+        {
+            ticket.ToTable("stream_tickets");
+            ticket.HasKey(t => t.Hash);
+            ticket.Property(t => t.Hash).HasMaxLength(32);
+            ticket.Property(t => t.Actor).HasMaxLength(200);
+            ticket.Property(t => t.Role).HasMaxLength(20);
+            ticket.Property(t => t.UserId).HasMaxLength(450);
+            ticket.HasIndex(t => t.ExpiresAt);
+        });
         modelBuilder.Entity<TaskRecord>(task =>
         {
             task.ToTable("tasks");
@@ -56,6 +92,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             audit.Property(a => a.Actor).HasMaxLength(200);
             audit.Property(a => a.Action).HasMaxLength(64);
             audit.Property(a => a.Target).HasMaxLength(400);
+            audit.Property(a => a.Address).HasMaxLength(64);
             audit.HasIndex(a => a.At);
         });
 
@@ -76,6 +113,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : DbContext(opti
             approval.ToTable("approvals");
             approval.Property(a => a.Tool).HasMaxLength(100);
             approval.Property(a => a.Status).HasMaxLength(20);
+            approval.Property(a => a.DecidedBy).HasMaxLength(200);
             approval.HasIndex(a => a.TaskId);
         });
 

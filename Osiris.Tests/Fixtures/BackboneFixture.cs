@@ -27,6 +27,12 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
     /// </summary>
     protected virtual bool AgentEnabled => false;
     public string ApiKey { get; } = "test-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+
+    /// <summary>The first admin's password (the AppHost's <c>admin-password</c>); the web signs its local user in with it.</summary>
+    public string AdminPassword { get; } = "admin-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+
+    /// <summary>The web's viewer key for its shared live view (<c>web-service-key</c>).</summary>
+    public string WebServiceKey { get; } = "web-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     public OsirisApp Osiris { get; private set; } = null!;
     public HttpClient Api { get; private set; } = null!;
     public string RedisConnection { get; private set; } = "";
@@ -65,6 +71,8 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         Osiris = await OsirisApp.StartAsync(mode,
         [
             $"--Parameters:api-key={ApiKey}",
+            $"--Parameters:admin-password={AdminPassword}",
+            $"--Parameters:web-service-key={WebServiceKey}",
             $"--Parameters:whatsapp-app-secret={WhatsAppSecret}",
             $"--Parameters:whatsapp-verify-token={WhatsAppVerifyToken}",
             $"--Parameters:whatsapp-access-token={WhatsAppAccessToken}",
@@ -81,7 +89,9 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         {
             // Fast retries, so delivery tests see several attempts in well under a second.
             var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
-            builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Replies__BaseDelaySeconds", "0.05");
+            builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Replies__BaseDelaySeconds", "0.05")
+                // Every browser test signs a new local session in; the sign-in limit has its own test on a replica.
+                .WithEnvironment("Osiris__Auth__SignInPerMinute", "10000");
             var agent = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "agent");
             builder.CreateResourceBuilder(agent)
                 .WithEnvironment("Agent__Enabled", AgentEnabled ? "true" : "false")
@@ -163,8 +173,32 @@ public sealed class LocalBackboneFixture() : BackboneFixture("local");
 /// </summary>
 public sealed class EmbeddedBackboneFixture() : BackboneFixture("embedded")
 {
-    protected override Task<IEnumerable<string>> ExtraArgumentsAsync() => Task.FromResult<IEnumerable<string>>(
-        ["--Parameters:compatible-endpoint=http://127.0.0.1:9/v1", "--Parameters:compatible-model=local-model"]);
+    public const string OidcClientId = "osiris-web";
+    public const string OidcClientSecret = "test-oidc-client-secret-0123456789";
+
+    /// <summary>The single sign-on provider the web and the API are configured with (groups map to roles).</summary>
+    public Security.LocalOidcIssuer Oidc { get; private set; } = null!;
+
+    protected override async Task<IEnumerable<string>> ExtraArgumentsAsync()
+    {
+        Oidc = await Security.LocalOidcIssuer.StartAsync(OidcClientId, OidcClientSecret);
+        return
+        [
+            "--Parameters:compatible-endpoint=http://127.0.0.1:9/v1", "--Parameters:compatible-model=local-model",
+            $"--Parameters:oidc-authority={Oidc.Authority}", $"--Parameters:oidc-client-id={OidcClientId}",
+            $"--Parameters:oidc-client-secret={OidcClientSecret}",
+            "--Parameters:oidc-role-map=osiris-admins=admin;osiris-operators=operator;osiris-viewers=viewer",
+        ];
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Oidc is not null)
+        {
+            await Oidc.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>The API as a second replica; <see cref="EventHub"/> only names the API's assembly for the factory.</summary>
@@ -175,6 +209,7 @@ public sealed class ApiReplica(BackboneFixture fixture, (string Key, string Valu
         builder.UseSetting("ConnectionStrings:redis", fixture.RedisConnection);
         builder.UseSetting("ConnectionStrings:osiris", fixture.DatabaseConnection);
         builder.UseSetting("Osiris:ApiKey", fixture.ApiKey);
+        builder.UseSetting("Osiris:Auth:WebServiceKey", fixture.WebServiceKey);
         // A replica takes webhooks like the AppHost's API does.
         builder.UseSetting("Osiris:Channels:WhatsApp:AppSecret", BackboneFixture.WhatsAppSecret);
         builder.UseSetting("Osiris:Channels:Email:SigningKey", BackboneFixture.EmailSigningKey);

@@ -22,7 +22,8 @@ public sealed class WebProcess : IAsyncDisposable
     public int Port { get; }
     public Uri Loopback => new($"http://127.0.0.1:{Port}/");
 
-    public static async Task<WebProcess> StartAsync(Uri api, string apiKey, string? password)
+    /// <param name="settings">More environment for the web (e.g. <c>Osiris__SignInPerMinute</c>).</param>
+    public static async Task<WebProcess> StartAsync(Uri api, string serviceKey, params (string Key, string Value)[] settings)
     {
         var port = FreePort();
         var dll = Path.Combine(Repository.Root, "Osiris.Web", "bin", Repository.Configuration, "net10.0", "Osiris.Web.dll");
@@ -37,11 +38,14 @@ public sealed class WebProcess : IAsyncDisposable
                 ["ASPNETCORE_URLS"] = $"http://0.0.0.0:{port}",
                 // Development serves the static web assets from the project folder, as `dotnet run` does.
                 ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                ["Osiris__ApiKey"] = apiKey,
+                ["Osiris__ServiceKey"] = serviceKey,
                 ["Osiris__ApiBaseAddress"] = api.ToString().TrimEnd('/'),
-                ["Osiris__WebPassword"] = password ?? "",
             },
         };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -1,40 +1,146 @@
-using System.Security.Claims;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.Extensions.Options;
+using Osiris.Web.Api;
 
 namespace Osiris.Web.Access;
 
 public static class AccessExtensions
 {
     public const string SignInPath = "/signin";
+    public const string SsoPath = "/signin/sso";
+    public const string OidcScheme = "oidc";
 
-    public static IServiceCollection AddOsirisAccess(this IServiceCollection services)
+    public static IHostApplicationBuilder AddOsirisAccess(this IHostApplicationBuilder builder)
     {
+        var services = builder.Services;
+        var options = builder.Configuration.GetSection(OsirisWebOptions.Section).Get<OsirisWebOptions>() ?? new();
         services.AddSingleton<AccessPolicy>();
-        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(cookie =>
+        services.AddSingleton<PersonSignIn>();
+
+        var authentication = services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(cookie =>
         {
             cookie.Cookie.Name = "osiris.auth";
             cookie.Cookie.HttpOnly = true;
-            cookie.Cookie.SameSite = SameSiteMode.Strict;
+            // Lax, not Strict: the single sign-on provider sends the browser back here with a top-level navigation.
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // Secure whenever the request is https
             cookie.LoginPath = SignInPath;
-            cookie.ExpireTimeSpan = TimeSpan.FromHours(12);
-            cookie.SlidingExpiration = true;
+            cookie.SlidingExpiration = false; // the cookie ends with the API session it carries
         });
+        if (options.Oidc.Enabled)
+        {
+            authentication.AddOpenIdConnect(OidcScheme, "Single sign-on", oidc =>
+            {
+                oidc.Authority = options.Oidc.Authority;
+                oidc.ClientId = options.Oidc.ClientId;
+                oidc.ClientSecret = options.Oidc.ClientSecret;
+                oidc.ResponseType = "code";
+                oidc.ResponseMode = "query";
+                oidc.UsePkce = true;
+                oidc.Scope.Add("email");
+                oidc.SaveTokens = false;
+                oidc.MapInboundClaims = false;
+                oidc.RequireHttpsMetadata = !(Uri.TryCreate(options.Oidc.Authority, UriKind.Absolute, out var uri) && uri.IsLoopback);
+                oidc.SignInScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                // The provider answers with a top-level GET (response_mode=query), which Lax cookies survive, also over http.
+                // Secure under https; a plain-http local app still gets its cookies back (the default is always Secure).
+                oidc.CorrelationCookie.SameSite = SameSiteMode.Lax;
+                oidc.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                oidc.NonceCookie.SameSite = SameSiteMode.Lax;
+                oidc.NonceCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                oidc.Events.OnTokenValidated = async context =>
+                {
+                    // The API checks the provider's ID token itself and answers with a session for the person it names.
+                    var idToken = context.TokenEndpointResponse?.IdToken ?? context.ProtocolMessage.IdToken;
+                    var signIn = context.HttpContext.RequestServices.GetRequiredService<PersonSignIn>();
+                    var (session, error) = await signIn.WithIdTokenAsync(idToken, context.HttpContext.RequestAborted);
+                    if (session is null)
+                    {
+                        context.Fail(error ?? "The API refused the sign-in.");
+                        return;
+                    }
+                    context.Principal = PersonSignIn.Principal(session, context.HttpContext);
+                    context.Properties!.ExpiresUtc = session.ExpiresAt;
+                    context.Properties.IsPersistent = false;
+                    context.Properties.AllowRefresh = false;
+                };
+                oidc.Events.OnRemoteFailure = context =>
+                {
+                    context.Response.Redirect($"{SignInPath}?error={Uri.EscapeDataString(context.Failure?.Message ?? "Single sign-on failed.")}");
+                    context.HandleResponse();
+                    return Task.CompletedTask;
+                };
+            });
+        }
         services.AddCascadingAuthenticationState();
-        return services;
+
+        // Sign-in attempts per client address (ASP.NET Core's rate limiter); every other request passes.
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                IsSignInAttempt(http.Request)
+                    ? RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = options.SignInPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0,
+                    })
+                    : RateLimitPartition.GetNoLimiter("other"));
+            limiter.OnRejected = async (context, ct) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                context.HttpContext.Response.ContentType = "text/plain; charset=utf-8";
+                await context.HttpContext.Response.WriteAsync("Too many sign-in attempts from this address; wait a minute and try again.", ct);
+            };
+        });
+
+        // A request must name this app (AllowedHosts; derived from the URLs it listens on when left at "*"):
+        // a page on another site that points its own name at this address (DNS rebinding) gets 400.
+        services.PostConfigure<HostFilteringOptions>(hosts =>
+        {
+            if (hosts.AllowedHosts.Count == 0 || hosts.AllowedHosts is ["*"])
+            {
+                var urls = (builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? "http://localhost:5000")
+                    .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                hosts.AllowedHosts = [.. AccessPolicy.HostsFor(urls)];
+            }
+        });
+        return builder;
     }
 
-    /// <summary>Every request but the sign-in page, static files and health probes needs the cookie when sign-in is required.</summary>
+    private static bool IsSignInAttempt(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments(SignInPath) || request.Path.StartsWithSegments(SsoPath);
+
+    /// <summary>
+    /// Every request but the sign-in page, static files and health probes needs a signed-in person; a local request
+    /// may be signed in as the first admin on the way (<see cref="AccessPolicy"/>).
+    /// </summary>
     public static IApplicationBuilder UseOsirisAccess(this WebApplication app)
     {
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.Use(async (context, next) =>
         {
-            var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
-            if (!policy.SignInRequired || context.User.Identity?.IsAuthenticated == true || IsOpen(context.Request.Path))
+            if (context.User.Identity?.IsAuthenticated == true || IsOpen(context.Request.Path))
             {
                 await next(context);
                 return;
+            }
+            var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
+            if (policy.MaySignInAutomatically(context))
+            {
+                var options = context.RequestServices.GetRequiredService<IOptions<OsirisWebOptions>>().Value;
+                var (session, _) = await context.RequestServices.GetRequiredService<PersonSignIn>()
+                    .WithPasswordAsync(options.LocalAdminUserName, options.LocalAdminPassword!, context.RequestAborted);
+                if (session is not null)
+                {
+                    context.User = await PersonSignIn.SignInAsync(context, session);
+                    await next(context);
+                    return;
+                }
             }
             if (HttpMethods.IsGet(context.Request.Method) && !context.Request.Path.StartsWithSegments("/_blazor"))
             {
@@ -44,20 +150,24 @@ public static class AccessExtensions
             }
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         });
-        app.MapPost("/signout", async (HttpContext context) =>
+        app.MapGet(SsoPath, (string? returnUrl) => Results.Challenge(new AuthenticationProperties { RedirectUri = LocalOnly(returnUrl) }, [OidcScheme]));
+        app.MapPost("/signout", async (HttpContext context, IHttpClientFactory factory) =>
         {
+            // The API session ends too, not only the cookie.
+            await new OsirisApi(factory, new PersonCredential.Of(context.User)).SignOutAsync(context.RequestAborted);
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.LocalRedirect(SignInPath);
+            return Results.LocalRedirect($"{SignInPath}?signedOut=1");
         });
         return app;
     }
 
-    public static Task SignInOperatorAsync(this HttpContext context) =>
-        context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
-            new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "operator")], CookieAuthenticationDefaults.AuthenticationScheme)));
+    /// <summary>Only a local path: a crafted returnUrl must not send the person elsewhere.</summary>
+    public static string LocalOnly(string? returnUrl) =>
+        returnUrl is { Length: > 0 } url && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal)
+            ? url : "/";
 
     private static bool IsOpen(PathString path) =>
-        path.StartsWithSegments(SignInPath) || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") ||
+        path.StartsWithSegments(SignInPath) || path.StartsWithSegments("/signin-oidc") || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") ||
         path.StartsWithSegments("/_framework") || path.StartsWithSegments("/lib") ||
         path.Value is { } p && (p.EndsWith(".css", StringComparison.Ordinal) || p.EndsWith(".js", StringComparison.Ordinal) ||
                                 p.EndsWith(".svg", StringComparison.Ordinal) || p.EndsWith(".ico", StringComparison.Ordinal));

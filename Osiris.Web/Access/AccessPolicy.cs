@@ -1,6 +1,5 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
+using System.Net.NetworkInformation;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -9,18 +8,22 @@ using Osiris.Web.Api;
 namespace Osiris.Web.Access;
 
 /// <summary>
-/// Loopback needs no sign-in; an app that listens beyond loopback (0.0.0.0, *, a LAN address) asks for the
-/// <c>web-password</c> secret. <c>Osiris:RequireSignIn</c> overrides the decision either way.
+/// Who may skip the sign-in form: nobody, except — for <c>dotnet run</c> to stay one step — a request to an app that
+/// listens on loopback alone, that came without <c>X-Forwarded-*</c>/<c>Forwarded</c> headers (no proxy in between),
+/// when the AppHost gave the first admin's password. That request is signed in as the admin, under the admin's name.
 /// </summary>
 public sealed class AccessPolicy(IServer server, IOptions<OsirisWebOptions> options)
 {
-    private bool? _required;
+    private bool? _loopbackOnly;
 
     /// <summary>Decided on the first request, when the server's addresses are known.</summary>
-    public bool SignInRequired => _required ??= options.Value.RequireSignIn
-        ?? ListensBeyondLoopback(server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
+    public bool LoopbackOnly => _loopbackOnly ??= !ListensBeyondLoopback(server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
 
-    public bool PasswordConfigured => !string.IsNullOrEmpty(options.Value.WebPassword);
+    public bool MaySignInAutomatically(HttpContext http) =>
+        options.Value.AutoSignIn == "loopback" && !string.IsNullOrEmpty(options.Value.LocalAdminPassword) && LoopbackOnly &&
+        (http.Connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote)) &&
+        !http.Request.Headers.Keys.Any(h => h.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase) ||
+                                            h.Equals("Forwarded", StringComparison.OrdinalIgnoreCase));
 
     public static bool ListensBeyondLoopback(IEnumerable<string> addresses) => addresses.Any(address =>
     {
@@ -28,8 +31,36 @@ public sealed class AccessPolicy(IServer server, IOptions<OsirisWebOptions> opti
         return !(host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
     });
 
-    /// <summary>Constant-time comparison of hashes, so neither the content nor the length of the secret leaks by timing.</summary>
-    public bool Verify(string? password) =>
-        PasswordConfigured && password is not null &&
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(password)), SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.WebPassword!)));
+    /// <summary>
+    /// The host names a request may name (<c>AllowedHosts</c> when it is left at <c>*</c>): those of the configured URLs;
+    /// loopback names for loopback and wildcard binds, plus this machine's name and addresses for wildcard binds. A public
+    /// name (behind a proxy, a DNS name) must be listed in <c>AllowedHosts</c>.
+    /// </summary>
+    public static IReadOnlyList<string> HostsFor(IEnumerable<string> urls)
+    {
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var url in urls)
+        {
+            var host = BindingAddress.Parse(url).Host;
+            var wildcard = host is "*" or "+" or "0.0.0.0" or "[::]" or "::";
+            if (wildcard || host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+                IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip))
+            {
+                hosts.UnionWith(["localhost", "127.0.0.1", "[::1]"]);
+            }
+            if (!wildcard)
+            {
+                hosts.Add(host);
+                continue;
+            }
+            hosts.Add(Environment.MachineName);
+            foreach (var address in NetworkInterface.GetAllNetworkInterfaces().SelectMany(n => n.GetIPProperties().UnicastAddresses))
+            {
+                hosts.Add(address.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                    ? $"[{address.Address.ToString().Split('%')[0]}]"
+                    : address.Address.ToString());
+            }
+        }
+        return [.. hosts];
+    }
 }

@@ -5,14 +5,35 @@ using Osiris.Shared.Contracts;
 
 namespace Osiris.Web.Api;
 
-/// <summary>The API's REST side. Every call goes through the named client "api" (service discovery, resilience, key).</summary>
-public sealed class OsirisApi(IHttpClientFactory factory)
+/// <summary>
+/// The API's REST side. Every call goes through the named client "api" (service discovery, resilience) and carries
+/// <paramref name="credential"/>: a person's session in components (scoped per circuit), the web's viewer key in the
+/// shared live view (the keyed singleton <see cref="Service"/>).
+/// </summary>
+public sealed class OsirisApi(IHttpClientFactory factory, ApiCredential credential)
 {
     public const string ClientName = "api";
     public const string StreamClientName = "api-stream";
+
+    /// <summary>The key of the instance that reads as the web's service identity (<see cref="ServiceCredential"/>).</summary>
+    public const string Service = "service";
     private const string Tasks = "/api/v1/tasks";
 
-    private HttpClient Http => factory.CreateClient(ClientName);
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        await credential.ApplyAsync(request);
+        return await factory.CreateClient(ClientName).SendAsync(request, ct);
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string path, CancellationToken ct) =>
+        await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), ct);
+
+    private async Task<T?> GetFromJsonAsync<T>(string path, CancellationToken ct)
+    {
+        using var response = await GetAsync(path, ct);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<T>(OsirisJson.Options, ct);
+    }
 
     /// <summary>Every task (page by page, newest first, at most <paramref name="max"/>) and the newest event id before the read.</summary>
     public async Task<(List<TaskDto> Tasks, long LastEventId)> ListTasksAsync(int max, CancellationToken ct)
@@ -21,7 +42,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         long? lastEventId = null;
         for (var page = 1; tasks.Count < max; page++)
         {
-            using var response = await Http.GetAsync($"{Tasks}?page={page}&pageSize=200", ct);
+            using var response = await GetAsync($"{Tasks}?page={page}&pageSize=200", ct);
             response.EnsureSuccessStatusCode();
             // The first page's header is the one to resume from: later pages only add older tasks.
             lastEventId ??= long.Parse(response.Headers.GetValues("X-Last-Event-Id").Single(), CultureInfo.InvariantCulture);
@@ -37,7 +58,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
 
     public async Task<TaskDto?> GetTaskAsync(Guid id, CancellationToken ct)
     {
-        using var response = await Http.GetAsync($"{Tasks}/{id}", ct);
+        using var response = await GetAsync($"{Tasks}/{id}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
@@ -47,7 +68,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     }
 
     public async Task<List<OsirisEvent>> GetTaskEventsAsync(Guid id, long after, int limit, CancellationToken ct) =>
-        await Http.GetFromJsonAsync<List<OsirisEvent>>($"{Tasks}/{id}/events?after={after}&limit={limit}", OsirisJson.Options, ct) ?? [];
+        await GetFromJsonAsync<List<OsirisEvent>>($"{Tasks}/{id}/events?after={after}&limit={limit}", ct) ?? [];
 
     /// <summary>
     /// Creates the task with the form's <c>Idempotency-Key</c>: sending the same form again (a retry after a timeout, a
@@ -70,7 +91,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         request.Headers.Add("Idempotency-Key", form.IdempotencyKey);
         try
         {
-            using var response = await Http.SendAsync(request, ct);
+            using var response = await SendAsync(request, ct);
             return await ApiResult<TaskDto>.ReadAsync(response, ct);
         }
         catch (Exception e) when (IsUnreachable(e))
@@ -92,23 +113,23 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     };
 
     public async Task<ApiResult> PostMessageAsync(Guid id, string text, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/messages", new { text }, ct);
+        await SendJsonAsync(HttpMethod.Post, $"{Tasks}/{id}/messages", new { text }, ct);
 
     public async Task<ApiResult> CancelAsync(Guid id, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/cancel", null, ct);
+        await SendJsonAsync(HttpMethod.Post, $"{Tasks}/{id}/cancel", null, ct);
 
     public async Task<ApiResult> DecideApprovalAsync(Guid id, string approvalId, bool approve, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/approvals/{Uri.EscapeDataString(approvalId)}", new ApprovalDecision(approve), ct);
+        await SendJsonAsync(HttpMethod.Post, $"{Tasks}/{id}/approvals/{Uri.EscapeDataString(approvalId)}", new ApprovalDecision(approve), ct);
 
     public async Task<ApiResult> ResumeAsync(Guid id, decimal? raiseBudgetUsd, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/resume", new ResumeRequest(raiseBudgetUsd), ct);
+        await SendJsonAsync(HttpMethod.Post, $"{Tasks}/{id}/resume", new ResumeRequest(raiseBudgetUsd), ct);
 
     /// <summary>Spend per day and channel over the last <paramref name="days"/> days; null when the API cannot be reached.</summary>
     public async Task<SpendReport?> GetSpendAsync(int days, CancellationToken ct)
     {
         try
         {
-            return await Http.GetFromJsonAsync<SpendReport>($"/api/v1/spend?days={days}", OsirisJson.Options, ct);
+            return await GetFromJsonAsync<SpendReport>($"/api/v1/spend?days={days}", ct);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -117,13 +138,16 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     }
 
     public async Task<TrustPolicy?> GetTrustAsync(CancellationToken ct) =>
-        await Http.GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", OsirisJson.Options, ct);
+        await GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", ct);
 
     public async Task<ApiResult<TrustPolicy>> SetTrustAsync(TrustPolicy policy, CancellationToken ct)
     {
         try
         {
-            using var response = await Http.PutAsJsonAsync("/api/v1/settings/trust", policy, OsirisJson.Options, ct);
+            using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Put, "/api/v1/settings/trust")
+            {
+                Content = JsonContent.Create(policy, options: OsirisJson.Options),
+            }, ct);
             return await ApiResult<TrustPolicy>.ReadAsync(response, ct);
         }
         catch (Exception e) when (IsUnreachable(e))
@@ -133,17 +157,17 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     }
 
     public async Task<ApiResult> SetSenderAsync(string channel, string id, string level, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Put, $"/api/v1/senders/{Uri.EscapeDataString(channel)}/{Uri.EscapeDataString(id)}", new SenderLevelRequest(level), ct);
+        await SendJsonAsync(HttpMethod.Put, $"/api/v1/senders/{Uri.EscapeDataString(channel)}/{Uri.EscapeDataString(id)}", new SenderLevelRequest(level), ct);
 
     public async Task<ApiResult> DecideReplyAsync(Guid id, Guid replyId, string action, string? text, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Post, $"{Tasks}/{id}/replies/{replyId}", new ReplyDecision(action, text), ct);
+        await SendJsonAsync(HttpMethod.Post, $"{Tasks}/{id}/replies/{replyId}", new ReplyDecision(action, text), ct);
 
     /// <summary>The services' state (the sandbox); null when the API cannot be reached.</summary>
     public async Task<SystemStatus?> GetStatusAsync(CancellationToken ct)
     {
         try
         {
-            return await Http.GetFromJsonAsync<SystemStatus>("/api/v1/status", OsirisJson.Options, ct);
+            return await GetFromJsonAsync<SystemStatus>("/api/v1/status", ct);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -152,15 +176,15 @@ public sealed class OsirisApi(IHttpClientFactory factory)
     }
 
     public async Task<ApiResult> SetTaskBrainAsync(Guid id, BrainChoice choice, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Put, $"{Tasks}/{id}/brain", choice, ct);
+        await SendJsonAsync(HttpMethod.Put, $"{Tasks}/{id}/brain", choice, ct);
 
     public async Task<ApiResult> SetDefaultBrainAsync(BrainChoice choice, CancellationToken ct) =>
-        await SendAsync(HttpMethod.Put, "/api/v1/settings/brain", choice, ct);
+        await SendJsonAsync(HttpMethod.Put, "/api/v1/settings/brain", choice, ct);
 
     /// <summary>The brain catalog, or null while the API has none (404: an API without brains yet).</summary>
     public async Task<BrainCatalog?> GetBrainsAsync(CancellationToken ct)
     {
-        using var response = await Http.GetAsync("/api/v1/brains", ct);
+        using var response = await GetAsync("/api/v1/brains", ct);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
@@ -169,7 +193,24 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         return await response.Content.ReadFromJsonAsync<BrainCatalog>(OsirisJson.Options, ct);
     }
 
-    private async Task<ApiResult> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    /// <summary>The newest audit entries (admins only; null when the API refuses or cannot be reached).</summary>
+    public async Task<AuditPage?> GetAuditAsync(int limit, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await GetAsync($"/api/v1/audit?limit={limit}", ct);
+            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<AuditPage>(OsirisJson.Options, ct) : null;
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Ends the session this credential carries (the sign-out button).</summary>
+    public async Task<ApiResult> SignOutAsync(CancellationToken ct) => await SendJsonAsync(HttpMethod.Post, "/api/v1/auth/sign-out", null, ct);
+
+    private async Task<ApiResult> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
@@ -178,7 +219,7 @@ public sealed class OsirisApi(IHttpClientFactory factory)
         }
         try
         {
-            using var response = await Http.SendAsync(request, ct);
+            using var response = await SendAsync(request, ct);
             return await ApiResult.ReadAsync(response, ct);
         }
         catch (Exception e) when (IsUnreachable(e))

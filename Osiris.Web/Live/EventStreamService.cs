@@ -14,7 +14,7 @@ namespace Osiris.Web.Live;
 /// backing off between attempts. Every browser is served from the store, never from its own stream.
 /// </summary>
 public sealed class EventStreamService(
-    IHttpClientFactory factory, OsirisApi api, LiveStore store, LiveLoader loader, TimeProvider time, ILogger<EventStreamService> logger)
+    IHttpClientFactory factory, [FromKeyedServices(OsirisApi.Service)] OsirisApi api, LiveStore store, LiveLoader loader, TimeProvider time, ILogger<EventStreamService> logger)
     : BackgroundService
 {
     /// <summary>The task list read at start is capped; older tasks are fetched when someone opens them.</summary>

@@ -3,7 +3,7 @@ using Osiris.Web.Api;
 namespace Osiris.Web.Live;
 
 /// <summary>Reads from the API's REST side what the stores show besides the stream: a task's history, a task, the brains.</summary>
-public sealed class LiveLoader(OsirisApi api, LiveStore store, BrainCatalogStore brains, ILogger<LiveLoader> logger)
+public sealed class LiveLoader([FromKeyedServices(OsirisApi.Service)] OsirisApi api, LiveStore store, BrainCatalogStore brains, ILogger<LiveLoader> logger)
 {
     private const int HistoryPage = 1000;
 

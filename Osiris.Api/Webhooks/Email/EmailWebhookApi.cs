@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -25,20 +26,21 @@ public static class EmailWebhookApi
 
     public static RouteGroupBuilder MapEmailWebhook(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/webhooks/email").WithTags("Webhooks");
+        // Anonymous as far as the API's scheme goes: each request proves itself (a signature, or the ingestion token / api-key).
+        var group = app.MapGroup("/webhooks/email").AllowAnonymous().WithTags("Webhooks");
         group.MapPost("/", Receive).DisableAntiforgery();
         return group;
     }
 
     /// <summary>The services <see cref="Receive"/> works with.</summary>
     public sealed record Services(
-        OsirisDbContext Db, EventPublisher Publisher, TimeProvider Time, IOptions<ChannelOptions> Options, ApiKeyFilter ApiKey,
+        OsirisDbContext Db, EventPublisher Publisher, TimeProvider Time, IOptions<ChannelOptions> Options,
         IConnectionMultiplexer Redis);
 
     public static async Task<Results<Ok<EmailReceipt>, ProblemHttpResult>> Receive(
         HttpContext http, [AsParameters] Services services, CancellationToken ct)
     {
-        var (db, publisher, time, options, apiKey, redis) = services;
+        var (db, publisher, time, options, redis) = services;
         if (http.Request.ContentLength > MaxBodyBytes)
         {
             return WebhookBody.TooLarge(MaxBodyBytes);
@@ -48,9 +50,11 @@ public static class EmailWebhookApi
         if (http.Request.ContentType?.StartsWith("message/rfc822", StringComparison.OrdinalIgnoreCase) == true)
         {
             // The ingestion token can do nothing else; the API key still works here for compatibility.
-            if (!TokenMatches(http, options.Value.Email.IngestToken) && apiKey.Challenge(http) is { } unauthorized)
+            if (!TokenMatches(http, options.Value.Email.IngestToken) && !await IsAdminAsync(http))
             {
-                return unauthorized;
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
+                    detail: "Raw MIME carries no signature: send 'Authorization: Bearer <email-ingest-token>' (or the api-key).");
             }
             var raw = await WebhookBody.ReadAsync(http.Request, MaxBodyBytes, ct);
             if (raw is null)
@@ -247,4 +251,8 @@ public static class EmailWebhookApi
 
     private static ProblemHttpResult Bad(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
+
+    /// <summary>The api-key or an admin's token also may post raw MIME (what worked before the ingestion token existed).</summary>
+    private static async Task<bool> IsAdminAsync(HttpContext http) =>
+        (await http.AuthenticateAsync(Security.OsirisAuthenticationHandler.SchemeName)).Principal?.IsInRole(Roles.Admin) == true;
 }

@@ -18,7 +18,8 @@ public static class WhatsAppWebhookApi
 
     public static RouteGroupBuilder MapWhatsAppWebhook(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/webhooks/whatsapp").WithTags("Webhooks");
+        // Anonymous as far as the API's scheme goes: Meta signs every delivery (X-Hub-Signature-256).
+        var group = app.MapGroup("/webhooks/whatsapp").AllowAnonymous().WithTags("Webhooks");
         group.MapGet("/", Verify);
         group.MapPost("/", Receive);
         return group;
