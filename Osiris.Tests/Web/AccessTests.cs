@@ -55,6 +55,30 @@ public sealed class AccessTests(EmbeddedBackboneFixture fixture)
     }
 
     [Fact]
+    public async Task AViewerWatchesAndIsOfferedNothingThatActs()
+    {
+        var name = await People.CreateAsync(fixture.Api, "vic", Roles.Viewer);
+        var task = await fixture.CreateTaskAsync("Watched by a viewer");
+        await using var web = await WebProcess.StartAsync(ApiUrl, fixture.WebServiceKey);
+        await using var chromium = await Chromium.LaunchAsync();
+        var browser = await chromium.OpenAsync(web.Loopback, $"/tasks/{task.Id}");
+        await browser.Locator("[data-testid=username]").FillAsync(name);
+        await browser.Locator("[data-testid=password]").FillAsync(People.Password);
+        await browser.Locator("[data-testid=signin]").ClickAsync();
+        await Chromium.WaitLiveAsync(browser);
+        await Assertions.Expect(browser.Locator("[data-testid=task-heading]")).ToHaveTextAsync("Watched by a viewer");
+        await Assertions.Expect(browser.Locator("[data-testid=person]")).ToHaveTextAsync($"{name} · viewer");
+        foreach (var control in new[] { "cancel-task", "new-task", "nav-trust", "nav-audit", "default-model" })
+        {
+            await Assertions.Expect(browser.Locator($"[data-testid={control}]")).ToHaveCountAsync(0);
+        }
+        // What the API would refuse anyway: the UI does not offer it, and the API does refuse it.
+        using var viewer = People.Client(fixture.Api.BaseAddress!, (await People.SignInAsync(fixture.Api, name)).Token);
+        using var refused = await viewer.PostAsync($"/api/v1/tasks/{task.Id}/cancel", null, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task ARequestNamingAForeignHostIsRefused()
     {
         // The AppHost's web listens on loopback: only loopback names are its own.
