@@ -112,6 +112,14 @@ public sealed class AuditTrailTests(EmbeddedBackboneFixture fixture)
         // Only admins read the trail.
         using var forbidden = await operatorClient.GetAsync("/api/v1/audit", ct);
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+
+        // The Audit page (the local web signs its user in as the first admin) shows the same entries.
+        await using var chromium = await Web.Chromium.LaunchAsync();
+        var page = await chromium.OpenAsync(fixture.Osiris.App.GetEndpoint("web", "http"), "/settings/audit");
+        await Web.Chromium.WaitLiveAsync(page);
+        var approvedRow = page.Locator("[data-testid=audit-entry][data-action='approval.approve']").Filter(new() { HasText = $"task:{task.Id}" });
+        await Microsoft.Playwright.Assertions.Expect(approvedRow).ToContainTextAsync(ana);
+        await Web.Screenshots.SaveAsync(page, "audit.png", forReadme: true);
     }
 
     [Fact]
