@@ -1,8 +1,9 @@
 using Osiris.Benchmarks;
 
-// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
+// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
 //   delivery: N SSE clients, R events/s for S seconds; webhook: R×S signed posts from N concurrent callers;
 //   replay: N concurrent full replays of a long log (--events);
+//   auth: what credentials cost a request (api-key, session, personal token, sign-in, stream tickets; --requests);
 //   e2e: the whole app with K pages, C agent tasks and R webhooks/s (see E2eBenchmark);
 //   mcp: R×S read_file and list_dir calls against OSIRIS (stdio, HTTP) and the reference filesystem server (stdio).
 var options = BenchmarkOptions.Parse(args);
@@ -13,5 +14,6 @@ return options.Scenario switch
     "mcp" => await McpBenchmark.RunAsync(options),
     "e2e" => await E2eBenchmark.RunAsync(options),
     "replay" => await ReplayBenchmark.RunAsync(options),
+    "auth" => await AuthBenchmark.RunAsync(options),
     _ => BenchmarkOptions.Usage($"Unknown scenario '{options.Scenario}'."),
 };

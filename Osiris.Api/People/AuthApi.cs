@@ -33,10 +33,14 @@ public static class AuthApi
         return open;
     }
 
-    /// <summary>Sign-in attempts per client address and minute (<c>Osiris:Auth:SignInPerMinute</c>).</summary>
+    /// <summary>
+    /// Sign-in attempts per client address and minute (<c>Osiris:Auth:SignInPerMinute</c>). The web app signs everyone
+    /// in from its one address; when it presents its service key, the person's address it forwards is the partition, so
+    /// one guesser cannot use up everyone's sign-ins.
+    /// </summary>
     public static void AddSignInLimit(Microsoft.AspNetCore.RateLimiting.RateLimiterOptions limiter) =>
         limiter.AddPolicy(SignInLimit, http => RateLimitPartition.GetFixedWindowLimiter(
-            http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            ClientOf(http),
             _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = http.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.SignInPerMinute,
@@ -44,13 +48,34 @@ public static class AuthApi
                 QueueLimit = 0,
             }));
 
+    private static string ClientOf(HttpContext http)
+    {
+        var remote = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var forwarded = http.Request.Headers["X-Forwarded-For"].ToString().Split(',')[0].Trim();
+        return http.User.FindFirstValue(ClaimTypes.NameIdentifier) == ServiceNames.Web && forwarded.Length > 0 ? $"{remote} for {forwarded}" : remote;
+    }
+
+    private const string WrongPassword = "The user name or password is wrong. (After 5 wrong passwords an account waits 5 minutes.)";
+
+    /// <summary>Hashed once; an unknown name costs the same hashing time as a known one, so timing does not tell which names exist.</summary>
+    private static readonly Lazy<(OsirisUser User, string Hash)> Decoy = new(() =>
+    {
+        var user = new OsirisUser { UserName = "decoy" };
+        return (user, new PasswordHasher<OsirisUser>().HashPassword(user, UsersApi.GeneratePassword()));
+    });
+
     public static async Task<Results<Ok<SessionDto>, ProblemHttpResult>> SignIn(SignInRequest request, HttpContext http,
         UserManager<OsirisUser> users, OsirisDbContext db, IOptions<AuthOptions> options, TimeProvider time, CancellationToken ct)
     {
         var user = await users.FindByNameAsync(request.UserName);
+        if (user is null)
+        {
+            users.PasswordHasher.VerifyHashedPassword(Decoy.Value.User, Decoy.Value.Hash, request.Password);
+        }
         if (user is not null && await users.IsLockedOutAsync(user))
         {
-            return Refused("This account is locked for a few minutes after too many wrong passwords.");
+            users.PasswordHasher.VerifyHashedPassword(Decoy.Value.User, Decoy.Value.Hash, request.Password);
+            return Refused(WrongPassword);
         }
         if (user is null || !await users.CheckPasswordAsync(user, request.Password))
         {
@@ -58,9 +83,10 @@ public static class AuthApi
             {
                 await users.AccessFailedAsync(user);
             }
-            AuditLog.Add(db, time, http, AuditActions.SignInFailed, $"user:{request.UserName}", null, actor: "anonymous");
+            // An unknown name is not recorded: people type passwords into the name field.
+            AuditLog.Add(db, time, http, AuditActions.SignInFailed, user is null ? "user:(unknown)" : $"user:{user.UserName}", null, actor: "anonymous");
             await db.SaveChangesAsync(ct);
-            return Refused("The user name or password is wrong.");
+            return Refused(WrongPassword);
         }
         await users.ResetAccessFailedCountAsync(user);
         return TypedResults.Ok(await StartSessionAsync(db, http, user, time, options.Value, "password", ct));

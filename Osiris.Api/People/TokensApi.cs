@@ -27,11 +27,14 @@ public static class TokensApi
     public static async Task<Results<Created<CreatedToken>, ProblemHttpResult>> Create(CreateTokenRequest request, HttpContext http,
         ClaimsPrincipal me, OsirisDbContext db, TimeProvider time, CancellationToken ct)
     {
-        var owner = await db.Users.SingleOrDefaultAsync(u => u.Id == me.FindFirstValue(ClaimTypes.NameIdentifier), ct);
+        // Only a person signed in (a session) makes tokens: a token cannot make more of itself, and the api-key is nobody.
+        var owner = me.FindFirstValue(OsirisAuthenticationHandler.KindClaim) == AccessTokenKinds.Session
+            ? await db.Users.SingleOrDefaultAsync(u => u.Id == me.FindFirstValue(ClaimTypes.NameIdentifier), ct)
+            : null;
         if (owner is null)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Tokens belong to people",
-                detail: "The api-key is not a person; sign in as one (POST /api/v1/auth/sign-in) to make a token, so it has an owner.");
+                detail: "Sign in as a person (POST /api/v1/auth/sign-in) to make a token, so it has an owner; the api-key and tokens cannot make tokens.");
         }
         var now = time.UtcNow();
         var (record, secret) = AccessTokens.Issue(db, owner, AccessTokenKinds.Personal, request.Name.Trim(), request.Role, now,

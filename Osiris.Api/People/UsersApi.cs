@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -48,6 +47,8 @@ public static class UsersApi
     public static async Task<Results<Ok<UserDto>, ValidationProblem, ProblemHttpResult>> Update(string id, UpdateUserRequest request,
         HttpContext http, UserManager<OsirisUser> users, OsirisDbContext db, TimeProvider time, CancellationToken ct)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await LockAdminsAsync(db, ct);
         var user = await users.FindByIdAsync(id);
         if (user is null)
         {
@@ -57,37 +58,47 @@ public static class UsersApi
         {
             return LastAdmin(user);
         }
-        var now = time.UtcNow();
         if (request.Password is { } password)
         {
-            var reset = await users.RemovePasswordAsync(user);
-            if (reset.Succeeded)
+            // Checked first and stored in the same save as the rest: a refused password leaves the old one in place.
+            var problems = new List<IdentityError>();
+            foreach (var validator in users.PasswordValidators)
             {
-                reset = await users.AddPasswordAsync(user, password);
+                problems.AddRange((await validator.ValidateAsync(users, user, password)).Errors);
             }
-            if (!reset.Succeeded)
+            if (problems.Count > 0)
             {
-                return TypedResults.ValidationProblem(Errors(reset));
+                return TypedResults.ValidationProblem(Errors(IdentityResult.Failed([.. problems])));
             }
-            await users.SetLockoutEndDateAsync(user, null);
+            user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
+            user.SecurityStamp = Guid.NewGuid().ToString("N");
+            user.LockoutEnd = null;
+            user.AccessFailedCount = 0;
         }
         if (request.Role is { } newRole)
         {
             user.Role = newRole;
         }
         AuditLog.Add(db, time, http, AuditActions.UserUpdate, $"user:{user.UserName}", new { request.Role, passwordChanged = request.Password is not null });
-        await users.UpdateAsync(user);
+        var updated = await users.UpdateAsync(user);
+        if (!updated.Succeeded)
+        {
+            return TypedResults.ValidationProblem(Errors(updated));
+        }
         if (request.Password is not null)
         {
-            // A new password ends every session: whoever knew the old one is out.
-            await AccessTokens.RevokeAllAsync(db, user.Id, now, ct, AccessTokenKinds.Session);
+            // A new password ends every session and token: whoever knew the old one, and anything they made with it, is out.
+            await AccessTokens.RevokeAllAsync(db, user.Id, time.UtcNow(), ct);
         }
+        await transaction.CommitAsync(ct);
         return TypedResults.Ok(ToDto(user, await db.UserLogins.AnyAsync(l => l.UserId == user.Id, ct)));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, HttpContext http, ClaimsPrincipal me,
+    public static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, HttpContext http,
         UserManager<OsirisUser> users, OsirisDbContext db, TimeProvider time, CancellationToken ct)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await LockAdminsAsync(db, ct);
         var user = await users.FindByIdAsync(id);
         if (user is null)
         {
@@ -99,8 +110,26 @@ public static class UsersApi
         }
         AuditLog.Add(db, time, http, AuditActions.UserDelete, $"user:{user.UserName}", new { user.Role });
         // Their tokens go with them (cascade); what they did stays in the audit trail under their name.
-        await users.DeleteAsync(user);
+        var deleted = await users.DeleteAsync(user);
+        if (!deleted.Succeeded)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Could not remove the person",
+                detail: string.Join(" ", deleted.Errors.Select(e => e.Description)));
+        }
+        await transaction.CommitAsync(ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Two admins demoting or removing each other at once must not leave none: on PostgreSQL the admins' rows are
+    /// locked for the transaction; SQLite runs one writing transaction at a time anyway.
+    /// </summary>
+    private static async Task LockAdminsAsync(OsirisDbContext db, CancellationToken ct)
+    {
+        if (db is PostgresOsirisDbContext)
+        {
+            await db.Users.FromSqlRaw("""SELECT * FROM users WHERE "Role" = 'admin' FOR UPDATE""").ToListAsync(ct);
+        }
     }
 
     public static UserDto ToDto(OsirisUser u, bool external) =>

@@ -24,8 +24,19 @@ public sealed class OidcTokenValidator(IOptions<AuthOptions> options, IHttpClien
     public async Task<(ClaimsIdentity? Identity, string? Error)> ValidateAsync(string idToken, CancellationToken ct)
     {
         var oidc = options.Value.Oidc;
-        var configuration = await Manager(oidc).GetConfigurationAsync(ct);
-        var result = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
+        var manager = Manager(oidc);
+        var result = await ValidateAsync(idToken, oidc, await manager.GetConfigurationAsync(ct));
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            // The provider rolled its keys since we last read them: read them again, once, and retry.
+            manager.RequestRefresh();
+            result = await ValidateAsync(idToken, oidc, await manager.GetConfigurationAsync(ct));
+        }
+        return result.IsValid ? (result.ClaimsIdentity, null) : (null, result.Exception?.Message ?? "The ID token is not valid.");
+    }
+
+    private Task<TokenValidationResult> ValidateAsync(string idToken, OidcOptions oidc, OpenIdConnectConfiguration configuration) =>
+        new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
         {
             ValidIssuer = configuration.Issuer,
             ValidAudience = oidc.ClientId,
@@ -40,8 +51,6 @@ public sealed class OidcTokenValidator(IOptions<AuthOptions> options, IHttpClien
                 return (notBefore is null || notBefore <= now + parameters.ClockSkew) && expires is { } e && e > now - parameters.ClockSkew;
             },
         });
-        return result.IsValid ? (result.ClaimsIdentity, null) : (null, result.Exception?.Message ?? "The ID token is not valid.");
-    }
 
     /// <summary>The values of the configured role claim (a JSON array or a single string).</summary>
     public IEnumerable<string> RoleValues(ClaimsIdentity identity) =>

@@ -123,7 +123,7 @@ public sealed class AuditTrailTests(EmbeddedBackboneFixture fixture)
     }
 
     [Fact]
-    public async Task TheLastAdminCannotBeRemovedOrDemotedAndANewPasswordEndsSessions()
+    public async Task TheLastAdminCannotBeRemovedOrDemotedAndANewPasswordEndsSessionsAndTokens()
     {
         var ct = TestContext.Current.CancellationToken;
         var users = await fixture.Api.GetFromJsonAsync<List<UserDto>>("/api/v1/users", OsirisJson.Options, ct);
@@ -133,8 +133,17 @@ public sealed class AuditTrailTests(EmbeddedBackboneFixture fixture)
             using var demoted = await fixture.Api.PutAsJsonAsync($"/api/v1/users/{admins[0].Id}", new UpdateUserRequest(Roles.Viewer, null), OsirisJson.Options, ct);
             Assert.Equal(HttpStatusCode.Conflict, demoted.StatusCode);
         }
-        var cy = await People.CreateAsync(fixture.Api, "cy", Roles.Viewer);
+        var cy = await People.CreateAsync(fixture.Api, "cy", Roles.Admin);
         var session = await People.SignInAsync(fixture.Api, cy);
+        using var cySession = People.Client(fixture.Api.BaseAddress!, session.Token);
+        using var made = await cySession.PostAsJsonAsync("/api/v1/tokens", new CreateTokenRequest("laptop", Roles.Admin, 30), OsirisJson.Options, ct);
+        var token = (await made.Content.ReadFromJsonAsync<CreatedToken>(OsirisJson.Options, ct))!.Token;
+        using var tokenClient = People.Client(fixture.Api.BaseAddress!, token);
+        // A token cannot make more tokens (what leaks stays what it was).
+        using (var copied = await tokenClient.PostAsJsonAsync("/api/v1/tokens", new CreateTokenRequest("copy", Roles.Admin, 30), OsirisJson.Options, ct))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, copied.StatusCode);
+        }
         using var client = People.Client(fixture.Api.BaseAddress!, session.Token);
         using (var ok = await client.GetAsync("/api/v1/me", ct))
         {
@@ -147,6 +156,8 @@ public sealed class AuditTrailTests(EmbeddedBackboneFixture fixture)
         }
         using var ended = await client.GetAsync("/api/v1/me", ct);
         Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode);
+        using var tokenEnded = await tokenClient.GetAsync("/api/v1/me", ct); // and every token made with the old one
+        Assert.Equal(HttpStatusCode.Unauthorized, tokenEnded.StatusCode);
         Assert.Equal(cy, (await People.SignInAsync(fixture.Api, cy, "a-brand-new-password")).UserName);
     }
 }

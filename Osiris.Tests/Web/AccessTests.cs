@@ -52,7 +52,33 @@ public sealed class AccessTests(EmbeddedBackboneFixture fixture)
         var entry = Assert.Single(audit!.Items);
         Assert.Equal(name, entry.Actor);
         Assert.EndsWith("for 127.0.0.1", entry.Address);
+
+        // Signing out takes a form with its antiforgery token: another local site cannot sign the person out.
+        var cookies = new CookieContainer();
+        foreach (var cookie in await browser.Context.CookiesAsync())
+        {
+            cookies.Add(web.Loopback, new System.Net.Cookie(cookie.Name, cookie.Value, cookie.Path));
+        }
+        using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = web.Loopback })
+        {
+            using var forged = await http.PostAsync("/signout", null, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        }
+        await browser.Locator("[data-testid=signout]").ClickAsync();
+        await browser.WaitForURLAsync("**/signin?signedOut=1");
+        await browser.GotoAsync(new Uri(web.Loopback, "/").ToString());
+        Assert.Contains("/signin", browser.Url);
     }
+
+    [Theory]
+    [InlineData("/tasks/1", "/tasks/1")]
+    [InlineData("//evil.example", "/")]
+    [InlineData("/\\evil.example", "/")]
+    [InlineData("/\t/evil.example", "/")]
+    [InlineData("https://evil.example/", "/")]
+    [InlineData(null, "/")]
+    public void AfterSignInOnlyALocalPathIsFollowed(string? returnUrl, string followed) =>
+        Assert.Equal(followed, Osiris.Web.Access.AccessExtensions.LocalOnly(returnUrl));
 
     [Fact]
     public async Task AViewerWatchesAndIsOfferedNothingThatActs()

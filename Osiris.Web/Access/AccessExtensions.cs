@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Osiris.Web.Api;
 
@@ -23,13 +25,22 @@ public static class AccessExtensions
 
         var authentication = services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(cookie =>
         {
-            cookie.Cookie.Name = "osiris.auth";
+            // Renamed from the password-only release's "osiris.auth", whose cookies carry no API session.
+            cookie.Cookie.Name = "osiris.session";
             cookie.Cookie.HttpOnly = true;
             // Lax, not Strict: the single sign-on provider sends the browser back here with a top-level navigation.
             cookie.Cookie.SameSite = SameSiteMode.Lax;
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // Secure whenever the request is https
             cookie.LoginPath = SignInPath;
             cookie.SlidingExpiration = false; // the cookie ends with the API session it carries
+            cookie.Events.OnValidatePrincipal = context =>
+            {
+                if (context.Principal?.FindFirst(PersonClaims.Token) is null)
+                {
+                    context.RejectPrincipal();
+                }
+                return Task.CompletedTask;
+            };
         });
         if (options.Oidc.Enabled)
         {
@@ -57,7 +68,7 @@ public static class AccessExtensions
                     // The API checks the provider's ID token itself and answers with a session for the person it names.
                     var idToken = context.TokenEndpointResponse?.IdToken ?? context.ProtocolMessage.IdToken;
                     var signIn = context.HttpContext.RequestServices.GetRequiredService<PersonSignIn>();
-                    var (session, error) = await signIn.WithIdTokenAsync(idToken, context.HttpContext.RequestAborted);
+                    var (session, error) = await signIn.WithIdTokenAsync(idToken, context.HttpContext);
                     if (session is null)
                     {
                         context.Fail(error ?? "The API refused the sign-in.");
@@ -97,15 +108,15 @@ public static class AccessExtensions
             };
         });
 
-        // A request must name this app (AllowedHosts; derived from the URLs it listens on when left at "*"):
-        // a page on another site that points its own name at this address (DNS rebinding) gets 400.
-        services.PostConfigure<HostFilteringOptions>(hosts =>
+        // A request must name this app (AllowedHosts; derived from the addresses it listens on when left at "*"):
+        // a page on another site that points its own name at this address (DNS rebinding) gets 400. The options are
+        // first read at the first request, when the server knows its addresses (however they were configured).
+        services.AddOptions<HostFilteringOptions>().PostConfigure<IServer>((hosts, server) =>
         {
             if (hosts.AllowedHosts.Count == 0 || hosts.AllowedHosts is ["*"])
             {
-                var urls = (builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? "http://localhost:5000")
-                    .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                hosts.AllowedHosts = [.. AccessPolicy.HostsFor(urls)];
+                var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+                hosts.AllowedHosts = [.. AccessPolicy.HostsFor(addresses.Count > 0 ? addresses : ["http://localhost"])];
             }
         });
         return builder;
@@ -134,7 +145,7 @@ public static class AccessExtensions
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<OsirisWebOptions>>().Value;
                 var (session, _) = await context.RequestServices.GetRequiredService<PersonSignIn>()
-                    .WithPasswordAsync(options.LocalAdminUserName, options.LocalAdminPassword!, context.RequestAborted);
+                    .WithPasswordAsync(options.LocalAdminUserName, options.LocalAdminPassword!, context);
                 if (session is not null)
                 {
                     context.User = await PersonSignIn.SignInAsync(context, session);
@@ -151,20 +162,24 @@ public static class AccessExtensions
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         });
         app.MapGet(SsoPath, (string? returnUrl) => Results.Challenge(new AuthenticationProperties { RedirectUri = LocalOnly(returnUrl) }, [OidcScheme]));
-        app.MapPost("/signout", async (HttpContext context, IHttpClientFactory factory) =>
+        app.MapPost("/signout", async (HttpContext context, IHttpClientFactory factory, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) =>
         {
+            // Only the header's own form (with its antiforgery token) signs out: another local site cannot.
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Results.BadRequest();
+            }
             // The API session ends too, not only the cookie.
             await new OsirisApi(factory, new PersonCredential.Of(context.User)).SignOutAsync(context.RequestAborted);
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect($"{SignInPath}?signedOut=1");
-        });
+        }).DisableAntiforgery(); // checked above, also for a POST without a form body
         return app;
     }
 
-    /// <summary>Only a local path: a crafted returnUrl must not send the person elsewhere.</summary>
+    /// <summary>Only a local path (no <c>//host</c>, <c>/\host</c> or control characters): a crafted returnUrl must not send the person elsewhere.</summary>
     public static string LocalOnly(string? returnUrl) =>
-        returnUrl is { Length: > 0 } url && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal)
-            ? url : "/";
+        Microsoft.AspNetCore.Http.HttpResults.RedirectHttpResult.IsLocalUrl(returnUrl) && returnUrl!.StartsWith('/') ? returnUrl : "/";
 
     private static bool IsOpen(PathString path) =>
         path.StartsWithSegments(SignInPath) || path.StartsWithSegments("/signin-oidc") || path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") ||

@@ -22,6 +22,8 @@ public sealed class AccessPolicy(IServer server, IOptions<OsirisWebOptions> opti
     public bool MaySignInAutomatically(HttpContext http) =>
         options.Value.AutoSignIn == "loopback" && !string.IsNullOrEmpty(options.Value.LocalAdminPassword) && LoopbackOnly &&
         (http.Connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote)) &&
+        // A page on another site that makes the browser fetch from here is not the local user asking.
+        !string.Equals(http.Request.Headers["Sec-Fetch-Site"], "cross-site", StringComparison.OrdinalIgnoreCase) &&
         !http.Request.Headers.Keys.Any(h => h.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase) ||
                                             h.Equals("Forwarded", StringComparison.OrdinalIgnoreCase));
 

@@ -19,25 +19,35 @@ public static class PersonClaims
 /// Signs people in through the API (the web never opens the database): a password, or an ID token from single sign-on,
 /// becomes an API session; the session goes into the person's sign-in cookie, which ends when the session does.
 /// </summary>
-public sealed class PersonSignIn(IHttpClientFactory factory, ILogger<PersonSignIn> logger)
+public sealed class PersonSignIn(IHttpClientFactory factory, ServiceCredential service, ILogger<PersonSignIn> logger)
 {
     /// <summary>The session, or the API's reason for refusing.</summary>
-    public Task<(SessionDto? Session, string? Error)> WithPasswordAsync(string userName, string password, CancellationToken ct) =>
-        PostAsync("/api/v1/auth/sign-in", new SignInRequest(userName, password), ct);
+    public Task<(SessionDto? Session, string? Error)> WithPasswordAsync(string userName, string password, HttpContext http) =>
+        PostAsync("/api/v1/auth/sign-in", new SignInRequest(userName, password), http);
 
-    public Task<(SessionDto? Session, string? Error)> WithIdTokenAsync(string idToken, CancellationToken ct) =>
-        PostAsync("/api/v1/auth/oidc", new OidcSignInRequest(idToken), ct);
+    public Task<(SessionDto? Session, string? Error)> WithIdTokenAsync(string idToken, HttpContext http) =>
+        PostAsync("/api/v1/auth/oidc", new OidcSignInRequest(idToken), http);
 
-    private async Task<(SessionDto?, string?)> PostAsync(string path, object body, CancellationToken ct)
+    /// <summary>
+    /// As the web (its service key) on behalf of the person's address: the API counts sign-in attempts per person's
+    /// address rather than per web app, and records where the person was.
+    /// </summary>
+    private async Task<(SessionDto?, string?)> PostAsync(string path, object body, HttpContext http)
     {
         try
         {
-            using var response = await factory.CreateClient(OsirisApi.ClientName).PostAsJsonAsync(path, body, OsirisJson.Options, ct);
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, body.GetType(), options: OsirisJson.Options) };
+            await service.ApplyAsync(request);
+            if (http.Connection.RemoteIpAddress is { } address)
+            {
+                request.Headers.Add("X-Forwarded-For", address.ToString());
+            }
+            using var response = await factory.CreateClient(OsirisApi.ClientName).SendAsync(request, http.RequestAborted);
             if (response.IsSuccessStatusCode)
             {
-                return (await response.Content.ReadFromJsonAsync<SessionDto>(OsirisJson.Options, ct), null);
+                return (await response.Content.ReadFromJsonAsync<SessionDto>(OsirisJson.Options, http.RequestAborted), null);
             }
-            var failed = await ApiResult.ReadAsync(response, ct);
+            var failed = await ApiResult.ReadAsync(response, http.RequestAborted);
             return (null, response.StatusCode == HttpStatusCode.TooManyRequests ? "Too many sign-in attempts; wait a minute." : failed.Error);
         }
         catch (Exception e) when (OsirisApi.IsUnreachable(e))
