@@ -34,7 +34,8 @@ public static class AuthBenchmark
         var agent = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "agent");
         builder.CreateResourceBuilder(agent).WithEnvironment("Agent__Enabled", "false");
         var api = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api");
-        builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Auth__SignInPerMinute", "10000");
+        builder.CreateResourceBuilder(api).WithEnvironment("Osiris__Auth__SignInPerMinute", "10000")
+            .WithEnvironment("Osiris__Stream__MaxStreamsPerKey", "100000"); // closed streams release their permit a moment later
         await using var app = await builder.BuildAsync();
         await app.StartAsync();
         await app.ResourceNotifications.WaitForResourceHealthyAsync("api");

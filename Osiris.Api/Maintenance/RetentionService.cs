@@ -15,7 +15,11 @@ public sealed class RetentionOptions
     public int Days { get; set; } = 90;
 }
 
-/// <summary>Deletes events past the retention period, hourly. Tasks, messages and artifacts stay.</summary>
+/// <summary>
+/// Hourly: deletes events past the retention period (tasks, messages and artifacts stay), stream tickets an hour after
+/// they expired, and sign-in sessions a week after they ended. Personal tokens stay listed (revoked or expired) until
+/// an admin deletes their owner.
+/// </summary>
 public sealed class RetentionService(IServiceScopeFactory scopes, IOptions<RetentionOptions> options, TimeProvider time,
     ILogger<RetentionService> logger) : BackgroundService
 {
@@ -24,15 +28,20 @@ public sealed class RetentionService(IServiceScopeFactory scopes, IOptions<Reten
         using var timer = new PeriodicTimer(TimeSpan.FromHours(1), time);
         do
         {
-            if (options.Value.Days == 0)
-            {
-                continue;
-            }
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
-                var cutoff = time.GetUtcNow().AddDays(-options.Value.Days);
+                var now = time.GetUtcNow();
+                var spentTickets = now.AddHours(-1);
+                await db.StreamTickets.Where(t => t.ExpiresAt < spentTickets).ExecuteDeleteAsync(stoppingToken);
+                var endedSessions = now.AddDays(-7);
+                await db.AccessTokens.Where(t => t.Kind == AccessTokenKinds.Session && t.ExpiresAt < endedSessions).ExecuteDeleteAsync(stoppingToken);
+                if (options.Value.Days == 0)
+                {
+                    continue;
+                }
+                var cutoff = now.AddDays(-options.Value.Days);
                 var deleted = await db.Events.Where(e => e.Timestamp < cutoff).ExecuteDeleteAsync(stoppingToken);
                 if (deleted > 0)
                 {

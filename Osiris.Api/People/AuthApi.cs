@@ -163,10 +163,7 @@ public static class AuthApi
         var expires = now + options.SessionLifetime;
         var (_, secret) = AccessTokens.Issue(db, user, AccessTokenKinds.Session, $"sign-in ({via})", user.Role, now, expires);
         AuditLog.Add(db, time, http, AuditActions.SignIn, $"user:{user.UserName}", new { via }, actor: user.UserName);
-        // Sessions that ended long ago are of no use to anyone; a week of them stays for the audit's sake.
-        var cutoff = now - TimeSpan.FromDays(7);
-        await db.AccessTokens.Where(t => t.UserId == user.Id && t.Kind == AccessTokenKinds.Session && t.ExpiresAt < cutoff).ExecuteDeleteAsync(ct);
-        await db.SaveChangesAsync(ct);
+        await db.SaveChangesAsync(ct); // ended sessions go a week later (RetentionService)
         return new SessionDto(secret, expires, user.UserName!, user.Role);
     }
 

@@ -37,10 +37,7 @@ public static class StreamTickets
             Hash = AccessTokens.Hash(ticket), Actor = user.Identity!.Name!, Role = user.FindFirstValue(ClaimTypes.Role)!,
             UserId = kind == "service" ? null : user.FindFirstValue(ClaimTypes.NameIdentifier), ExpiresAt = now + Lifetime,
         });
-        await db.SaveChangesAsync(ct);
-        // Spent and expired tickets are kept an hour (for a look at who streamed), then go.
-        var cutoff = now - TimeSpan.FromHours(1);
-        await db.StreamTickets.Where(t => t.ExpiresAt < cutoff).ExecuteDeleteAsync(ct);
+        await db.SaveChangesAsync(ct); // spent tickets go an hour after they expire (RetentionService)
         return TypedResults.Ok(new StreamTicket(ticket, now + Lifetime));
     }
 

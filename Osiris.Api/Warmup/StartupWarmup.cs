@@ -19,7 +19,8 @@ namespace Osiris.Api.Warmup;
 /// for JIT compilation, EF Core's query compilation, connection pools and the first HTTP pipeline run (which cost
 /// the first webhook ~0.8–1.7 s before). It runs the intake's queries and inserts in a rolled-back transaction,
 /// formats an event frame, pings Redis, and sends this replica a few harmless requests (a task list read, an
-/// unsigned webhook and an invalid task, both refused, and a stream opened and closed). Nothing is stored or
+/// unsigned webhook, an invalid task, an unknown session token and an unknown stream ticket, all refused, and a stream
+/// opened and closed). Nothing is stored or
 /// published. <c>/health</c> reports "warming up" until it is done (at most <see cref="Limit"/>); <c>/alive</c> does not wait.
 /// </summary>
 public sealed class StartupWarmup(
@@ -93,6 +94,17 @@ public sealed class StartupWarmup(
         {
             unsigned.Headers.Authorization = null;
             (await http.SendAsync(unsigned, ct)).Dispose();
+        }
+        // The token lookup and the ticket redemption (both find nothing, so nothing changes).
+        using (var unknown = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me"))
+        {
+            unknown.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "osr_ses_warm-up-never-issued");
+            (await http.SendAsync(unknown, ct)).Dispose();
+        }
+        using (var ticket = new HttpRequestMessage(HttpMethod.Get, "/api/v1/stream?ticket=warm-up-never-issued"))
+        {
+            ticket.Headers.Authorization = null;
+            (await http.SendAsync(ticket, ct)).Dispose();
         }
         using var stream = await http.GetAsync("/api/v1/stream?types=system_notification", HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await stream.Content.ReadAsStreamAsync(ct);
