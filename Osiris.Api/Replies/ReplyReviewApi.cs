@@ -44,7 +44,7 @@ public static class ReplyReviewApi
         {
             return TaskProblems.AlreadyDecided(replyId, delivery.Status);
         }
-        AuditLog.Add(db, time, http, send ? "reply.send" : "reply.discard", $"task:{id}",
+        AuditLog.Add(db, time, http, send ? AuditActions.ReplySend : AuditActions.ReplyDiscard, $"task:{id}",
             new { replyId, edited = send && decision.Text is not null });
         // The update without a reply takes the card off every screen; the dispatcher wakes on it and sends.
         append.Add(EventTypes.TaskUpdate, task.Id, task.ToUpdate());

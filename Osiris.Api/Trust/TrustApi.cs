@@ -32,7 +32,7 @@ public static class TrustApi
             Block = policy.Block.Select(e => e.Trim().ToLowerInvariant()).Distinct().ToList(),
         };
         await TrustPolicies.StageAsync(db, normalised, ct);
-        AuditLog.Add(db, time, http, "trust.policy.set", null, normalised);
+        AuditLog.Add(db, time, http, AuditActions.TrustPolicy, null, normalised);
         await publisher.PublishAsync(db, EventTypes.SystemNotification, null, new SystemNotificationPayload(NotificationLevels.Info,
             $"Trust policy changed by {AuditLog.Actor(http)}: unknown senders {normalised.Levels.Unknown.ToolMode}, replies {normalised.Levels.Unknown.ReplyMode}; " +
             $"{normalised.Allow.Count} allowed, {normalised.Block.Count} blocked."), ct);
@@ -59,7 +59,7 @@ public static class TrustApi
         }
         var policy = TrustPolicies.WithSender(await TrustPolicies.ReadAsync(db, ct), channel, id, request.Level);
         await TrustPolicies.StageAsync(db, policy, ct);
-        AuditLog.Add(db, time, http, "trust.sender.set", $"{channel}:{entry}", new { request.Level });
+        AuditLog.Add(db, time, http, AuditActions.TrustSender, $"{channel}:{entry}", new { request.Level });
         await publisher.PublishAsync(db, EventTypes.SystemNotification, null, new SystemNotificationPayload(NotificationLevels.Info,
             $"{AuditLog.Actor(http)} marked {entry} ({channel}) {request.Level}."), ct);
         return TypedResults.Ok(new SenderLevel(channel, entry, request.Level));

@@ -21,6 +21,26 @@ public static class Roles
 
     /// <summary>The lesser of two roles (a token never does more than its owner may).</summary>
     public static string Min(string a, string b) => Rank(a) <= Rank(b) ? a : b;
+
+    internal static void Check(string? role, Dictionary<string, string[]> errors)
+    {
+        if (role is not null && !All.Contains(role))
+        {
+            errors["role"] = [$"role is one of {string.Join(", ", All)}."];
+        }
+    }
+}
+
+internal static class Passwords
+{
+    /// <summary>A chosen password: 12 to 256 characters (ASP.NET Core Identity is configured the same way).</summary>
+    public static void Check(string? password, Dictionary<string, string[]> errors)
+    {
+        if (password is { Length: < 12 or > 256 })
+        {
+            errors["password"] = ["password has 12 to 256 characters."];
+        }
+    }
 }
 
 /// <summary>The audited actions (the <c>action</c> of <c>GET /api/v1/audit</c>).</summary>
@@ -99,14 +119,8 @@ public sealed record CreateUserRequest(string UserName, string Role, string? Pas
         {
             errors["userName"] = [$"userName has 1 to {UserNames.MaxLength} letters, digits or . _ - @."];
         }
-        if (!Roles.All.Contains(Role))
-        {
-            errors["role"] = [$"role is one of {string.Join(", ", Roles.All)}."];
-        }
-        if (Password is { Length: < 12 or > 256 })
-        {
-            errors["password"] = ["password has 12 to 256 characters."];
-        }
+        Roles.Check(Role ?? "", errors);
+        Passwords.Check(Password, errors);
         return errors;
     }
 }
@@ -123,14 +137,8 @@ public sealed record UpdateUserRequest(string? Role, string? Password) : IValida
         {
             errors["role"] = ["Send a role, a password, or both."];
         }
-        if (Role is not null && !Roles.All.Contains(Role))
-        {
-            errors["role"] = [$"role is one of {string.Join(", ", Roles.All)}."];
-        }
-        if (Password is { Length: < 12 or > 256 })
-        {
-            errors["password"] = ["password has 12 to 256 characters."];
-        }
+        Roles.Check(Role, errors);
+        Passwords.Check(Password, errors);
         return errors;
     }
 }
@@ -147,10 +155,7 @@ public sealed record CreateTokenRequest(string Name, string Role, int ExpiresInD
         {
             errors["name"] = ["name has 1 to 100 characters."];
         }
-        if (!Roles.All.Contains(Role))
-        {
-            errors["role"] = [$"role is one of {string.Join(", ", Roles.All)}."];
-        }
+        Roles.Check(Role ?? "", errors);
         if (ExpiresInDays is < 1 or > MaxDays)
         {
             errors["expiresInDays"] = [$"expiresInDays is 1 to {MaxDays}."];

@@ -55,6 +55,36 @@ public sealed class AuditTrailTests(EmbeddedBackboneFixture fixture)
                 text => text == $"Approved by {ana}: run_command.");
         }
 
+        // A paused task resumed, a reply in review discarded, a sender marked: all Ana's.
+        var replyId = Guid.NewGuid();
+        await using (var db = StorageExtensions.CreateDbContext(fixture.DatabaseConnection))
+        {
+            await db.Tasks.Where(t => t.Id == task.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(t => t.Status, TaskStatuses.Paused).SetProperty(t => t.PausedFor, PauseReasons.Budget), ct);
+            db.Deliveries.Add(new DeliveryRecord
+            {
+                Id = replyId, TaskId = task.Id, Channel = TaskSources.WhatsApp, Recipient = "+4915100000000", Status = DeliveryStatuses.Review,
+                Text = "Hello", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync(ct);
+        }
+        using (var resumed = await operatorClient.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/resume", new ResumeRequest(1m), OsirisJson.Options, ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        }
+        Assert.Equal(ana, (await LatestAsync(AuditActions.TaskResume, $"task:{task.Id}")).Actor);
+        using (var discarded = await operatorClient.PostAsJsonAsync($"/api/v1/tasks/{task.Id}/replies/{replyId}", new ReplyDecision(ReplyDecision.Discard, null), OsirisJson.Options, ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, discarded.StatusCode);
+        }
+        Assert.Equal(ana, (await LatestAsync(AuditActions.ReplyDiscard, $"task:{task.Id}")).Actor);
+        var number = "+49151" + Random.Shared.Next(10_000_000, 99_999_999);
+        using (var marked = await operatorClient.PutAsJsonAsync($"/api/v1/senders/whatsapp/{Uri.EscapeDataString(number)}", new SenderLevelRequest(SenderLevels.Unknown), OsirisJson.Options, ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, marked.StatusCode);
+        }
+        Assert.Equal(ana, (await LatestAsync(AuditActions.TrustSender)).Actor);
+
         using (var switched = await operatorClient.PutAsJsonAsync($"/api/v1/tasks/{task.Id}/brain", new BrainChoice(BrainNames.Offline, null), OsirisJson.Options, ct))
         {
             Assert.Equal(HttpStatusCode.OK, switched.StatusCode);
