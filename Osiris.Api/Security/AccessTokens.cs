@@ -63,6 +63,10 @@ public static class AccessTokens
         return (found.Token, found.User);
     }
 
+    /// <summary>Whether the token <paramref name="id"/> still stands: not revoked, not expired, its owner not removed.</summary>
+    public static Task<bool> StandsAsync(OsirisDbContext db, Guid id, DateTimeOffset now, CancellationToken ct) =>
+        db.AccessTokens.AnyAsync(t => t.Id == id && t.RevokedAt == null && t.ExpiresAt > now, ct);
+
     /// <summary>Revokes every live token of <paramref name="userId"/> (of one kind, or all): a new password, a new role, a removal.</summary>
     public static Task<int> RevokeAllAsync(OsirisDbContext db, string userId, DateTimeOffset now, CancellationToken ct, string? kind = null) =>
         db.AccessTokens.Where(t => t.UserId == userId && t.RevokedAt == null && (kind == null || t.Kind == kind))

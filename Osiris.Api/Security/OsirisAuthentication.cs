@@ -51,16 +51,14 @@ public sealed class OsirisAuthenticationHandler(
             {
                 var (token, user) = found;
                 var name = token.Kind == AccessTokenKinds.Personal ? $"{user.UserName} (token {token.Name})" : user.UserName!;
-                var principal = Principal(user.Id, name, Roles.Min(token.Role, user.Role), token.Kind);
-                ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(TokenIdClaim, token.Id.ToString()));
-                return Success(principal);
+                return Success(WithToken(Principal(user.Id, name, Roles.Min(token.Role, user.Role), token.Kind), token.Id));
             }
             return AuthenticateResult.Fail("The bearer token is not valid, has expired or was revoked.");
         }
         if (Streaming.StreamTickets.IsStreamRequest(Request) && Request.Query["ticket"].ToString() is { Length: > 0 } ticket)
         {
             return await Streaming.StreamTickets.RedeemAsync(Db, ticket, time, Context.RequestAborted) is { } owner
-                ? Success(Principal(owner.UserId ?? owner.Actor, owner.Actor, owner.Role, "ticket"))
+                ? Success(WithToken(Principal(owner.UserId ?? owner.Actor, owner.Actor, owner.Role, "ticket"), owner.TokenId))
                 : AuthenticateResult.Fail("The stream ticket is not valid: tickets are single-use and expire after 60 seconds. Ask POST /api/v1/stream/tickets for a new one.");
         }
         Context.Items[NoCredential] = true;
@@ -95,6 +93,16 @@ public sealed class OsirisAuthenticationHandler(
         new(new ClaimsIdentity(
             [new Claim(ClaimTypes.NameIdentifier, id), new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(KindClaim, kind)],
             SchemeName, ClaimTypes.Name, ClaimTypes.Role));
+
+    /// <summary>Names the token a credential rests on (a ticket: the token it was asked for with), so a stream can outlive it no longer.</summary>
+    private static ClaimsPrincipal WithToken(ClaimsPrincipal principal, Guid? tokenId)
+    {
+        if (tokenId is { } id)
+        {
+            ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(TokenIdClaim, id.ToString()));
+        }
+        return principal;
+    }
 
     private AuthenticateResult Success(ClaimsPrincipal principal) => AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -102,15 +103,60 @@ public static class StreamApi
 
         // Streams end when the replica stops, so that shutdown does not wait for them; clients resume elsewhere.
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        var watch = WatchCredentialAsync(http, streaming, TimeSpan.FromSeconds(options.Value.CredentialCheckSeconds));
         try
         {
             await WriteFramesAsync(http, db, subscription, resumeAfter, options.Value, streaming.Token);
         }
         catch (OperationCanceledException) when (streaming.IsCancellationRequested)
         {
-            // The client went away, or the replica is stopping.
+            // The client went away, the replica is stopping, or the credential no longer stands.
         }
+        await streaming.CancelAsync();
+        await watch;
         return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// A stream lives no longer than the session or token it was opened with (directly or through a ticket): checked
+    /// every <paramref name="every"/> in a scope of its own; when it no longer stands, the stream ends.
+    /// </summary>
+    private static async Task WatchCredentialAsync(HttpContext http, CancellationTokenSource streaming, TimeSpan every)
+    {
+        if (!Guid.TryParse(http.User.FindFirstValue(OsirisAuthenticationHandler.TokenIdClaim), out var tokenId))
+        {
+            return; // a service credential (the api-key, the web's key): configuration, not revocable here
+        }
+        var services = http.RequestServices;
+        var time = services.GetRequiredService<TimeProvider>();
+        try
+        {
+            using var timer = new PeriodicTimer(every, time);
+            while (await timer.WaitForNextTickAsync(streaming.Token))
+            {
+                bool stands;
+                try
+                {
+                    await using var scope = services.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+                    stands = await AccessTokens.StandsAsync(scope.ServiceProvider.GetRequiredService<OsirisDbContext>(), tokenId, time.UtcNow(), streaming.Token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The database is unreachable for a moment: the stream goes on; the next check decides.
+                    services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StreamApi)).LogWarning(e, "Could not check a stream's credential");
+                    continue;
+                }
+                if (!stands)
+                {
+                    await streaming.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The stream ended first.
+        }
     }
 
     /// <summary>

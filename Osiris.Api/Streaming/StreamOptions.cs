@@ -36,6 +36,13 @@ public sealed class StreamOptions
     [Range(1, 1_000_000)]
     public int MaxStreamsPerKey { get; set; } = 50;
 
+    /// <summary>
+    /// How often an open stream checks that the session or token it was opened with still stands (not revoked, not
+    /// expired); when it does not, the stream ends and the client's reconnect is refused.
+    /// </summary>
+    [Range(0.05, 3600)]
+    public double CredentialCheckSeconds { get; set; } = 30;
+
     /// <summary>How often a replica checks the log for events whose pub/sub message it never received.</summary>
     [Range(0.1, 3600)]
     public double CatchUpSeconds { get; set; } = 5;

@@ -36,6 +36,7 @@ public static class StreamTickets
         {
             Hash = AccessTokens.Hash(ticket), Actor = user.Identity!.Name!, Role = user.FindFirstValue(ClaimTypes.Role)!,
             UserId = kind == "service" ? null : user.FindFirstValue(ClaimTypes.NameIdentifier), ExpiresAt = now + Lifetime,
+            TokenId = Guid.TryParse(user.FindFirstValue(OsirisAuthenticationHandler.TokenIdClaim), out var tokenId) ? tokenId : null,
         });
         await db.SaveChangesAsync(ct); // spent tickets go an hour after they expire (RetentionService)
         return TypedResults.Ok(new StreamTicket(ticket, now + Lifetime));

@@ -86,26 +86,21 @@ public sealed class StartupWarmup(
         {
             return; // no plain-HTTP listener to call (a test server): the storage half is done
         }
-        using var http = new HttpClient { BaseAddress = new Uri(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1")) };
+        var baseAddress = new Uri(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://[::]", "://127.0.0.1"));
+        using var http = new HttpClient { BaseAddress = baseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey.Value.ApiKey);
+        // Requests that must carry no credential at all (a default header would be added to them).
+        using var anonymous = new HttpClient { BaseAddress = baseAddress };
         (await http.GetAsync("/api/v1/tasks?limit=1", ct)).Dispose();
         (await http.PostAsync("/api/v1/tasks", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
-        using (var unsigned = new HttpRequestMessage(HttpMethod.Post, "/webhooks/whatsapp") { Content = new StringContent("{}", Encoding.UTF8, "application/json") })
-        {
-            unsigned.Headers.Authorization = null;
-            (await http.SendAsync(unsigned, ct)).Dispose();
-        }
+        (await anonymous.PostAsync("/webhooks/whatsapp", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
         // The token lookup and the ticket redemption (both find nothing, so nothing changes).
         using (var unknown = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me"))
         {
             unknown.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "osr_ses_warm-up-never-issued");
-            (await http.SendAsync(unknown, ct)).Dispose();
+            (await anonymous.SendAsync(unknown, ct)).Dispose();
         }
-        using (var ticket = new HttpRequestMessage(HttpMethod.Get, "/api/v1/stream?ticket=warm-up-never-issued"))
-        {
-            ticket.Headers.Authorization = null;
-            (await http.SendAsync(ticket, ct)).Dispose();
-        }
+        (await anonymous.GetAsync("/api/v1/stream?ticket=warm-up-never-issued", HttpCompletionOption.ResponseHeadersRead, ct)).Dispose();
         using var stream = await http.GetAsync("/api/v1/stream?types=system_notification", HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await stream.Content.ReadAsStreamAsync(ct);
         _ = await body.ReadAsync(new byte[64], ct); // the retry: line, however much of it came; then the stream closes

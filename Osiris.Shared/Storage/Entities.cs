@@ -275,6 +275,9 @@ public sealed class StreamTicketRecord
     public required string Actor { get; set; }
     public required string Role { get; set; }
     public string? UserId { get; set; }
+
+    /// <summary>The session or personal token the ticket was asked for with; the stream lives no longer than it.</summary>
+    public Guid? TokenId { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? UsedAt { get; set; }
 }

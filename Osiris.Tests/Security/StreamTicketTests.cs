@@ -62,6 +62,47 @@ public sealed class StreamTicketTests(EmbeddedBackboneFixture fixture)
     }
 
     [Fact]
+    public async Task AnOpenStreamEndsWhenItsSessionIsRevoked()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var replica = fixture.StartReplica(("Osiris:Stream:CredentialCheckSeconds", "0.2"));
+        var name = await People.CreateAsync(fixture.Api, "gone", Roles.Viewer);
+        foreach (var viaTicket in new[] { false, true })
+        {
+            var session = await People.SignInAsync(fixture.Api, name);
+            using var http = replica.CreateClient();
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/stream");
+            if (viaTicket)
+            {
+                using var viewer = People.Client(fixture.Api.BaseAddress!, session.Token);
+                request.RequestUri = new Uri($"/api/v1/stream?ticket={(await TicketAsync(viewer)).Ticket}", UriKind.Relative);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);
+            }
+            using var stream = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+            await using var body = await stream.Content.ReadAsStreamAsync(ct);
+
+            using (var signOut = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/sign-out"))
+            {
+                signOut.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.Token);
+                using var signedOut = await http.SendAsync(signOut, ct);
+                Assert.Equal(HttpStatusCode.NoContent, signedOut.StatusCode);
+            }
+            // The stream ends by itself (a read returns 0) soon after: it outlives its session by one check at most.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(TimeSpan.FromSeconds(10));
+            var buffer = new byte[4096];
+            while (await body.ReadAsync(buffer, deadline.Token) > 0)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task APlainPageWithEventSourceResumesWithANewTicketWithoutGapOrDuplicate()
     {
         var ct = TestContext.Current.CancellationToken;

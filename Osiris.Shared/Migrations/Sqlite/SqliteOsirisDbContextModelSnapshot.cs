@@ -580,6 +580,9 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasMaxLength(20)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("TokenId")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("UsedAt")
                         .HasColumnType("INTEGER");
 

@@ -33,6 +33,7 @@ namespace Osiris.Shared.Migrations.Sqlite
                     Actor = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
                     Role = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
                     UserId = table.Column<string>(type: "TEXT", maxLength: 450, nullable: true),
+                    TokenId = table.Column<Guid>(type: "TEXT", nullable: true),
                     ExpiresAt = table.Column<long>(type: "INTEGER", nullable: false),
                     UsedAt = table.Column<long>(type: "INTEGER", nullable: true)
                 },

@@ -34,6 +34,7 @@ namespace Osiris.Shared.Migrations.Postgres
                     Actor = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
                     Role = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
                     UserId = table.Column<string>(type: "character varying(450)", maxLength: 450, nullable: true),
+                    TokenId = table.Column<Guid>(type: "uuid", nullable: true),
                     ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     UsedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
                 },

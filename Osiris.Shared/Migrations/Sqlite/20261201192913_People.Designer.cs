@@ -11,7 +11,7 @@ using Osiris.Shared.Storage;
 namespace Osiris.Shared.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteOsirisDbContext))]
-    [Migration("20261201180630_People")]
+    [Migration("20261201192913_People")]
     partial class People
     {
         /// <inheritdoc />
@@ -581,6 +581,9 @@ namespace Osiris.Shared.Migrations.Sqlite
                     b.Property<string>("Role")
                         .IsRequired()
                         .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("TokenId")
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("UsedAt")

@@ -12,7 +12,7 @@ using Osiris.Shared.Storage;
 namespace Osiris.Shared.Migrations.Postgres
 {
     [DbContext(typeof(PostgresOsirisDbContext))]
-    [Migration("20261201180627_People")]
+    [Migration("20261201192909_People")]
     partial class People
     {
         /// <inheritdoc />
@@ -594,6 +594,9 @@ namespace Osiris.Shared.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)");
+
+                    b.Property<Guid?>("TokenId")
+                        .HasColumnType("uuid");
 
                     b.Property<DateTimeOffset?>("UsedAt")
                         .HasColumnType("timestamp with time zone");
