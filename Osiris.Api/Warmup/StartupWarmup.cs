@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Osiris.Api.Channels;
@@ -18,10 +19,10 @@ namespace Osiris.Api.Warmup;
 /// Walks the hot paths once before the replica reports healthy, so that the first webhook after start does not pay
 /// for JIT compilation, EF Core's query compilation, connection pools and the first HTTP pipeline run (which cost
 /// the first webhook ~0.8–1.7 s before). It runs the intake's queries and inserts in a rolled-back transaction,
-/// formats an event frame, pings Redis, and sends this replica a few harmless requests (a task list read, an
-/// unsigned webhook, an invalid task, an unknown session token and an unknown stream ticket, all refused, and a stream
-/// opened and closed). Nothing is stored or
-/// published. <c>/health</c> reports "warming up" until it is done (at most <see cref="Limit"/>); <c>/alive</c> does not wait.
+/// formats an event frame, pings Redis, runs the sign-in's user query and password hash once, and sends this replica
+/// a few harmless requests (a task list read; an unsigned webhook, an invalid task, a sign-in without a name, an unknown session token and an
+/// unknown stream ticket, all refused; a stream opened and closed). Nothing is stored or published. <c>/health</c>
+/// reports "warming up" until it is done (at most <see cref="Limit"/>); <c>/alive</c> does not wait.
 /// </summary>
 public sealed class StartupWarmup(
     IServiceScopeFactory scopes,
@@ -71,6 +72,11 @@ public sealed class StartupWarmup(
         {
             var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
             await ChannelIntake.WarmUpAsync(db, scope.ServiceProvider.GetRequiredService<EventPublisher>(), time, ct);
+            // The sign-in path: Identity's user query and the password hash (PBKDF2), without signing anyone in.
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<OsirisUser>>();
+            await users.FindByNameAsync("warm-up-never-a-person");
+            var nobody = new OsirisUser { UserName = "warm-up" };
+            users.PasswordHasher.VerifyHashedPassword(nobody, users.PasswordHasher.HashPassword(nobody, "warm-up-password"), "warm-up-password");
         }
         await redis.GetDatabase().PingAsync();
         var sample = new OsirisEvent(0, EventTypes.SystemNotification, null, time.GetUtcNow(),
@@ -94,6 +100,7 @@ public sealed class StartupWarmup(
         (await http.GetAsync("/api/v1/tasks?limit=1", ct)).Dispose();
         (await http.PostAsync("/api/v1/tasks", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
         (await anonymous.PostAsync("/webhooks/whatsapp", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
+        (await anonymous.PostAsync("/api/v1/auth/sign-in", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose(); // refused: no name
         // The token lookup and the ticket redemption (both find nothing, so nothing changes).
         using (var unknown = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me"))
         {
