@@ -20,7 +20,7 @@ namespace Osiris.Api.Warmup;
 /// for JIT compilation, EF Core's query compilation, connection pools and the first HTTP pipeline run (which cost
 /// the first webhook ~0.8–1.7 s before). It runs the intake's queries and inserts in a rolled-back transaction,
 /// formats an event frame, pings Redis, runs the sign-in's user query and password hash once, and sends this replica
-/// a few harmless requests (a task list read; an unsigned webhook, an invalid task, a sign-in without a name, an unknown session token and an
+/// a few harmless requests (a task list read; an unsigned webhook, an invalid task, an unknown session token and an
 /// unknown stream ticket, all refused; a stream opened and closed). Nothing is stored or published. <c>/health</c>
 /// reports "warming up" until it is done (at most <see cref="Limit"/>); <c>/alive</c> does not wait.
 /// </summary>
@@ -100,7 +100,6 @@ public sealed class StartupWarmup(
         (await http.GetAsync("/api/v1/tasks?limit=1", ct)).Dispose();
         (await http.PostAsync("/api/v1/tasks", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
         (await anonymous.PostAsync("/webhooks/whatsapp", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose();
-        (await anonymous.PostAsync("/api/v1/auth/sign-in", new StringContent("{}", Encoding.UTF8, "application/json"), ct)).Dispose(); // refused: no name
         // The token lookup and the ticket redemption (both find nothing, so nothing changes).
         using (var unknown = new HttpRequestMessage(HttpMethod.Get, "/api/v1/me"))
         {

@@ -274,7 +274,9 @@ public sealed class ProviderRulesTests(AgentFixture fixture)
         await holding.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         var app = fixture.Osiris.App;
         await app.ResourceCommands.ExecuteCommandAsync("mcpserver", Aspire.Hosting.ApplicationModel.KnownResourceCommands.RestartCommand, Ct);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("mcpserver", Ct);
+        // A restart passes through states that read as "failed to start" for a moment; wait through them (60 s at most).
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("mcpserver", WaitBehavior.WaitOnResourceUnavailable, Ct)
+            .WaitAsync(TimeSpan.FromSeconds(60), Ct);
         restarted.SetResult();
         var events = await stream.ReadTaskAsync(e => e.Ends());
 
