@@ -17,10 +17,13 @@ public static class AuditLog
     public static string? Address(HttpContext http)
     {
         var remote = http.Connection.RemoteIpAddress?.ToString();
-        var forwarded = http.Request.Headers["X-Forwarded-For"].ToString().Split(',')[0].Trim();
-        var address = forwarded.Length > 0 ? $"{remote} for {forwarded}" : remote;
+        var address = ForwardedFor(http) is { } forwarded ? $"{remote} for {forwarded}" : remote;
         return address is { Length: > 64 } ? address[..64] : address;
     }
+
+    /// <summary>The first <c>X-Forwarded-For</c> address, as the caller claims it; null without one.</summary>
+    public static string? ForwardedFor(HttpContext http) =>
+        http.Request.Headers["X-Forwarded-For"].ToString().Split(',')[0].Trim() is { Length: > 0 } forwarded ? forwarded : null;
 
     public static void Add(OsirisDbContext db, TimeProvider time, HttpContext http, string action, string? target, object? details,
         string? actor = null) =>

@@ -48,12 +48,10 @@ public static class AuthApi
                 QueueLimit = 0,
             }));
 
-    private static string ClientOf(HttpContext http)
-    {
-        var remote = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var forwarded = http.Request.Headers["X-Forwarded-For"].ToString().Split(',')[0].Trim();
-        return http.User.FindFirstValue(ClaimTypes.NameIdentifier) == ServiceNames.Web && forwarded.Length > 0 ? $"{remote} for {forwarded}" : remote;
-    }
+    private static string ClientOf(HttpContext http) =>
+        http.User.FindFirstValue(ClaimTypes.NameIdentifier) == ServiceNames.Web && AuditLog.ForwardedFor(http) is { } person
+            ? $"web for {person}"
+            : http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     private const string WrongPassword = "The user name or password is wrong. (After 5 wrong passwords an account waits 5 minutes.)";
 

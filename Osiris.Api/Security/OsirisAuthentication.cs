@@ -31,19 +31,18 @@ public sealed class OsirisAuthenticationHandler(
     public const string KindClaim = "osiris:kind";
     public const string TokenIdClaim = "osiris:token";
 
-    private const string NoCredential = "no-credential";
-
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var presented = header["Bearer ".Length..].Trim();
-            if (Matches(presented, apiKey.Value.ApiKey))
+            var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+            if (Matches(presentedHash, apiKey.Value.ApiKey))
             {
                 return Success(Principal(ServiceNames.ApiKey, ServiceNames.ApiKey, Roles.Admin, "service"));
             }
-            if (Matches(presented, auth.Value.WebServiceKey))
+            if (Matches(presentedHash, auth.Value.WebServiceKey))
             {
                 return Success(Principal(ServiceNames.Web, ServiceNames.Web, Roles.Viewer, "service"));
             }
@@ -61,7 +60,6 @@ public sealed class OsirisAuthenticationHandler(
                 ? Success(WithToken(Principal(owner.UserId ?? owner.Actor, owner.Actor, owner.Role, "ticket"), owner.TokenId))
                 : AuthenticateResult.Fail("The stream ticket is not valid: tickets are single-use and expire after 60 seconds. Ask POST /api/v1/stream/tickets for a new one.");
         }
-        Context.Items[NoCredential] = true;
         return AuthenticateResult.NoResult();
     }
 
@@ -107,9 +105,9 @@ public sealed class OsirisAuthenticationHandler(
     private AuthenticateResult Success(ClaimsPrincipal principal) => AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 
     /// <summary>Constant time over hashes, so neither the content nor the length of a key leaks by timing.</summary>
-    private static bool Matches(string presented, string? expected) =>
+    private static bool Matches(byte[] presentedHash, string? expected) =>
         !string.IsNullOrEmpty(expected) &&
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+        CryptographicOperations.FixedTimeEquals(presentedHash, SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }
 
 /// <summary>The names service credentials act under in the audit trail.</summary>

@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Osiris.Api.Channels;
-using Osiris.Api.Security;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
@@ -50,7 +48,8 @@ public static class EmailWebhookApi
         if (http.Request.ContentType?.StartsWith("message/rfc822", StringComparison.OrdinalIgnoreCase) == true)
         {
             // The ingestion token can do nothing else; the API key still works here for compatibility.
-            if (!TokenMatches(http, options.Value.Email.IngestToken) && !await IsAdminAsync(http))
+            // The api-key or an admin's token also may post raw MIME (what worked before the ingestion token existed).
+            if (!TokenMatches(http, options.Value.Email.IngestToken) && !http.User.IsInRole(Roles.Admin))
             {
                 http.Response.Headers.WWWAuthenticate = "Bearer";
                 return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
@@ -251,8 +250,4 @@ public static class EmailWebhookApi
 
     private static ProblemHttpResult Bad(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: title, detail: detail);
-
-    /// <summary>The api-key or an admin's token also may post raw MIME (what worked before the ingestion token existed).</summary>
-    private static async Task<bool> IsAdminAsync(HttpContext http) =>
-        (await http.AuthenticateAsync(Security.OsirisAuthenticationHandler.SchemeName)).Principal?.IsInRole(Roles.Admin) == true;
 }
