@@ -5,6 +5,7 @@ using Osiris.Api.Security;
 using Osiris.Api.Streaming;
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
+using Osiris.Shared.Knowledge;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Api;
@@ -15,6 +16,9 @@ public static class Extensions
     {
         builder.AddOsirisStorage();
         builder.AddOsirisEvents();
+        builder.AddOsirisKnowledge();
+        builder.Services.AddOptions<Knowledge.KnowledgeApiOptions>().BindConfiguration(Knowledge.KnowledgeApiOptions.Section)
+            .Validate(o => o.MaxDocumentBytes > 0 && o.MaxFilesPerUpload > 0, "Osiris:Knowledge limits are positive.").ValidateOnStart();
 
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {

@@ -1,6 +1,7 @@
 using Osiris.Api;
 using Osiris.Api.Audit;
 using Osiris.Api.Brains;
+using Osiris.Api.Knowledge;
 using Osiris.Api.People;
 using Osiris.Api.Replies;
 using Osiris.Api.Status;
@@ -48,6 +49,7 @@ app.MapAuditApi();
 app.MapTrustApi();
 app.MapReplyReviewApi();
 app.MapStatusApi();
+app.MapKnowledgeApi();
 app.MapWhatsAppWebhook();
 app.MapEmailWebhook();
 

@@ -21,7 +21,7 @@ var dataDir = infrastructure.DataDir;
 var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Osiris__McpToken", mcpToken)
     .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"] ?? Path.Combine(dataDir, "workspaces"))
-    .WithEnvironment("Knowledge__IndexPath", Path.Combine(dataDir, "knowledge.db"))
+    .WithInfrastructure(infrastructure) // the knowledge base lives in the database; the MCP server indexes it
     .WithOsirisDefaults();
 api.WithReference(mcpServer); // for the sandbox's state in GET /api/v1/status; the API does not wait for it
 
@@ -42,5 +42,6 @@ var web = builder.AddProject<Projects.Osiris_Web>("web")
     .WithReference(api).WaitFor(api);
 
 builder.WithPeopleParameters(api, web);
+builder.WithEmbeddingParameters(api, mcpServer);
 
 builder.Build().Run();

@@ -17,6 +17,7 @@ builder.AddServiceDefaults();
 builder.AddOsirisMcpHttp();
 
 var app = builder.Build();
+await app.Services.PrepareKnowledgeAsync();
 app.MapDefaultEndpoints();
 app.MapOsirisMcp();
 app.Run();

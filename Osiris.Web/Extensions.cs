@@ -33,6 +33,13 @@ public static class Extensions
             http.DefaultRequestHeaders.Authorization = new("Bearer", options.ServiceKey); // the shared live view reads as the web
             http.Timeout = Timeout.InfiniteTimeSpan;
         }).RemoveAllResilienceHandlers();
+        // Uploads stream from the browser as they are sent: a stream read once cannot be retried, and a 20 MB file over a
+        // slow link takes longer than a REST call may.
+        builder.Services.AddHttpClient(OsirisApi.UploadClientName, http =>
+        {
+            Configure(http);
+            http.Timeout = TimeSpan.FromMinutes(10);
+        }).RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddSingleton(TimeProvider.System);

@@ -281,6 +281,10 @@ public sealed class TaskRunner(
             "server; every path is relative to it. Your tools: " + string.Join(", ", mcp.Tools.Where(t => run.Offers(t.Name)).Select(t => t.Name)) + ". " +
             "Work step by step: inspect, change files, run commands (sandboxed, no network), read errors and fix them until the " +
             "work is done. Finish with a concise final report for the person, without a tool call." + PlanProgress.Instruction;
+        if (run.Offers("search_knowledge") && mcp.Tools.Any(t => t.Name == "search_knowledge"))
+        {
+            system += " When you use passages from search_knowledge, cite each by its source id in square brackets, e.g. [3f2a9c1b-4], so the person can check it.";
+        }
         if (run.IsFromChannel)
         {
             system += " This task came from an outside sender on a public channel; your final report is sent back to them" +

@@ -12,7 +12,8 @@ using Osiris.Shared.Storage;
 namespace Osiris.Agent.Loop;
 
 /// <summary>What a tool call gave the model, and whether it failed (the loop stops a call that keeps failing the same way).</summary>
-public sealed record ToolOutcome(string Text, bool Failed);
+/// <param name="Hits">For a knowledge search, the passages found (as the tool returned them), so the chat can show the sources.</param>
+public sealed record ToolOutcome(string Text, bool Failed, JsonElement? Hits = null);
 
 /// <summary>
 /// Runs the model's tool calls on the MCP server and makes each visible — tool_call and tool_result messages,
@@ -55,7 +56,8 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
 
         var text = Cap(outcome.Text, run.Options.MaxToolOutputChars);
         await StoreAsync(MessageRoles.Tool, MessageKinds.ToolResult, text.Length <= 8000 ? text : text[..8000] + "\n[shortened for display]",
-            new { callId = call.CallId, name, result = text, failed = outcome.Failed }, ct);
+            new { callId = call.CallId, name, result = text, failed = outcome.Failed, hits = outcome.Hits }, ct,
+            published: outcome.Hits is { } hits ? JsonSerializer.SerializeToElement(new { name, hits }, OsirisJson.Options) : null);
         return outcome with { Text = text };
     }
 
@@ -121,7 +123,8 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         {
             await RecordArtifactAsync(written, ct);
         }
-        return new ToolOutcome(text, false);
+        var hits = name == "search_knowledge" && structured is { } found && found.TryGetProperty("results", out var results) ? results.Clone() : (JsonElement?)null;
+        return new ToolOutcome(text, false, hits);
     }
 
     /// <summary>Says what kind of failure it was, so the model does not "fix" what no change of its own can fix.</summary>
@@ -225,14 +228,15 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         }
     }
 
-    private Task StoreAsync(string role, string kind, string text, object data, CancellationToken ct)
+    /// <param name="published">What of <paramref name="data"/> the live event carries too (a knowledge search's hits); usually nothing.</param>
+    private Task StoreAsync(string role, string kind, string text, object data, CancellationToken ct, JsonElement? published = null)
     {
         var message = new MessageRecord
         {
             Id = Guid.CreateVersion7(), TaskId = run.TaskId, Role = role, Kind = kind, Text = text, Model = run.Model, CreatedAt = run.Now,
             Data = JsonSerializer.Serialize(data, OsirisJson.Options),
         };
-        return run.StoreMessageAsync(message, new NewMessagePayload(message.Id, role, kind, text, Delta: null, Final: true, Model: run.Model), ct);
+        return run.StoreMessageAsync(message, new NewMessagePayload(message.Id, role, kind, text, Delta: null, Final: true, Model: run.Model, Data: published), ct);
     }
 
     private sealed class NoProgress : IProgress<ProgressNotificationValue>

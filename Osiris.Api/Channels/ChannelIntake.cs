@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Osiris.Api.Tasks;
 using Osiris.Shared.Contracts;
+using Osiris.Shared.Knowledge;
 using Osiris.Shared.Events;
 using Osiris.Shared.Storage;
 
@@ -105,6 +106,7 @@ public static class ChannelIntake
                 Brain: null, Model: null, RequireApproval: limits.ToolMode == ToolModes.ApproveRisky, ExternalId: Fit(message.ExternalId, 300)), now);
             task.ToolMode = limits.ToolMode;
             task.ReplyMode = limits.ReplyMode;
+            task.KnowledgeCollections = KnowledgeScopes.Format(limits.KnowledgeCollections ?? [CollectionNames.BuiltIn]);
             task.SenderLevel = level;
             task.BudgetUsd = limits.MaxCostUsd;
             task.BudgetTokens = limits.MaxTokens;

@@ -1,11 +1,12 @@
 using Osiris.Shared.Contracts;
 using Osiris.Shared.Events;
+using Osiris.Shared.Knowledge;
 using Osiris.Shared.Storage;
 
 namespace Osiris.Api.Tasks;
 
 public sealed record NewTask(string Title, string Description, string Source, string? Brain, string? Model, bool RequireApproval,
-    string? ExternalId = null, string? IdempotencyKey = null);
+    string? ExternalId = null, string? IdempotencyKey = null, IReadOnlyList<string>? KnowledgeCollections = null);
 
 /// <summary>How work enters OSIRIS, whatever the channel: the task and its event commit together.</summary>
 public static class TaskIntake
@@ -33,6 +34,7 @@ public static class TaskIntake
         Model = request.Model,
         RequireApproval = request.RequireApproval,
         ToolMode = request.RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous,
+        KnowledgeCollections = KnowledgeScopes.Format(request.KnowledgeCollections),
         CreatedAt = now,
         UpdatedAt = now,
     };

@@ -3,7 +3,9 @@ using Osiris.Shared.Contracts;
 
 namespace Osiris.Api.Tasks;
 
-public sealed record CreateTaskRequest(string? Title, string? Description, string? Brain, string? Model, bool? RequireApproval, string? Source)
+/// <param name="KnowledgeCollections">The collections the task's agent may search (names); null: every collection.</param>
+public sealed record CreateTaskRequest(string? Title, string? Description, string? Brain, string? Model, bool? RequireApproval, string? Source,
+    IReadOnlyList<string>? KnowledgeCollections = null)
     : IValidatable
 {
     public const int MaxTitleLength = 200;
@@ -34,6 +36,10 @@ public sealed record CreateTaskRequest(string? Title, string? Description, strin
         if (Source is not null && Source is not (TaskSources.Api or TaskSources.Ui))
         {
             errors["source"] = [$"Source must be '{TaskSources.Api}' or '{TaskSources.Ui}'; other channels have their own webhooks."];
+        }
+        if (KnowledgeCollections is { } names && (names.Count > 50 || names.Any(n => !CollectionNames.IsValid(n))))
+        {
+            errors["knowledgeCollections"] = ["knowledgeCollections holds at most 50 collection names."];
         }
         return errors;
     }

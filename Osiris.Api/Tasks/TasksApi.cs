@@ -45,11 +45,23 @@ public static class TasksApi
         {
             return TypedResults.Created($"/api/v1/tasks/{earlier.Id}", earlier);
         }
+        if (request.KnowledgeCollections is { Count: > 0 } wanted)
+        {
+            var known = await db.KnowledgeCollections.Where(c => wanted.Contains(c.Name)).Select(c => c.Name).ToListAsync(ct);
+            if (wanted.Except(known).ToList() is { Count: > 0 } unknown)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["knowledgeCollections"] = [$"No collection named {string.Join(", ", unknown.Select(n => $"'{n}'"))}."],
+                });
+            }
+        }
         try
         {
             var task = await TaskIntake.CreateAsync(db, publisher, time, new NewTask(
                 request.Title!.Trim(), request.Description!, request.Source ?? TaskSources.Api,
-                request.Brain, request.Model, request.RequireApproval ?? false, IdempotencyKey: idempotencyKey), ct);
+                request.Brain, request.Model, request.RequireApproval ?? false, IdempotencyKey: idempotencyKey,
+                KnowledgeCollections: request.KnowledgeCollections), ct);
             return TypedResults.Created($"/api/v1/tasks/{task.Id}", task);
         }
         catch (DbUpdateException e) when (idempotencyKey is not null && e.IsUniqueViolation())

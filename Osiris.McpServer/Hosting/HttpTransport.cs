@@ -29,10 +29,13 @@ public static class HttpTransport
                 if (provisioner.FixedRoot is null)
                 {
                     // The gatekeeper has checked the header; the root is fixed here, for the whole session.
-                    var root = provisioner.ForTask(Guid.Parse(context.Request.Headers[McpGatekeeper.TaskHeader].ToString()));
+                    var taskId = Guid.Parse(context.Request.Headers[McpGatekeeper.TaskHeader].ToString());
+                    var root = provisioner.ForTask(taskId);
                     options.Filters.Request.CallToolFilters.Add(next => (request, cancellationToken) =>
                     {
-                        request.Services!.GetRequiredService<Workspace>().Root = root;
+                        var workspace = request.Services!.GetRequiredService<Workspace>();
+                        workspace.Root = root;
+                        workspace.TaskId = taskId;
                         return next(request, cancellationToken);
                     });
                 }

@@ -1,9 +1,12 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelContextProtocol.Protocol;
 using Osiris.McpServer.Knowledge;
 using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Security;
 using Osiris.McpServer.Tools;
 using Osiris.McpServer.Workspaces;
+using Osiris.Shared.Knowledge;
+using Osiris.Shared.Storage;
 
 namespace Osiris.McpServer.Hosting;
 
@@ -18,13 +21,23 @@ public static class McpServerSetup
         builder.Services.AddOptions<McpSecurityOptions>().BindConfiguration("Mcp")
             .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["Osiris:McpToken"]);
 
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<WorkspaceProvisioner>();
         builder.Services.AddSingleton<WorkspaceFiles>();
         builder.Services.AddScoped<Workspace>();
         builder.Services.AddSingleton<SandboxEnvironment>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddHealthChecks().AddCheck<SandboxHealthCheck>(SandboxHealthCheck.Name, tags: [SandboxHealthCheck.Name]);
-        builder.Services.AddSingleton<KnowledgeIndex>();
+        builder.Services.AddSingleton<KnowledgeFolder>();
+        builder.Services.AddScoped<KnowledgeAccess>();
+        if (builder.Configuration.GetConnectionString(StorageExtensions.ConnectionName) is { Length: > 0 })
+        {
+            // The knowledge base lives in the OSIRIS database; without one (a bare stdio server) search_knowledge says so.
+            builder.AddOsirisStorage();
+            builder.AddOsirisKnowledge();
+            builder.Services.AddSingleton<KnowledgeIndexer>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<KnowledgeIndexer>());
+        }
 
         return builder.Services
             .AddMcpServer(options =>
@@ -32,12 +45,26 @@ public static class McpServerSetup
                 options.ServerInfo = new Implementation { Name = "osiris-mcp", Title = "OSIRIS MCP server", Version = "1.0.0" };
                 options.ServerInstructions =
                     "Tools act inside one workspace folder: read_file, write_file and list_dir take paths relative to it; " +
-                    "run_command runs bash in a sandbox with the workspace as its working folder; search_knowledge searches the documentation.";
+                    "run_command runs bash in a sandbox with the workspace as its working folder; search_knowledge searches the knowledge base (cite the source ids it returns).";
             })
             .WithTools<ReadFileTool>()
             .WithTools<WriteFileTool>()
             .WithTools<ListDirTool>()
             .WithTools<RunCommandTool>()
             .WithTools<SearchKnowledgeTool>();
+    }
+
+    /// <summary>
+    /// With a database: brings its schema up to date (the API does the same; EF's migration lock keeps them in turn) and
+    /// indexes the built-in docs before the server takes calls, so search_knowledge answers from its first call.
+    /// </summary>
+    public static async Task PrepareKnowledgeAsync(this IServiceProvider services, CancellationToken ct = default)
+    {
+        if (services.GetService<KnowledgeIndexer>() is not { } indexer)
+        {
+            return;
+        }
+        await services.MigrateOsirisDatabaseAsync(ct);
+        await indexer.CatchUpAsync(ct);
     }
 }

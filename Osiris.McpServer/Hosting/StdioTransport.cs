@@ -11,6 +11,8 @@ public static class StdioTransport
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.AddServiceDefaults();
         builder.AddOsirisMcpServer().WithStdioServerTransport();
-        await builder.Build().RunAsync();
+        var host = builder.Build();
+        await host.Services.PrepareKnowledgeAsync();
+        await host.RunAsync();
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Osiris.McpServer.Knowledge;
+using Osiris.Shared.Knowledge;
 
 namespace Osiris.McpServer.Tools;
 
@@ -10,25 +11,37 @@ namespace Osiris.McpServer.Tools;
 public sealed class SearchKnowledgeTool
 {
     [McpServerTool(Name = "search_knowledge", Title = "Search the knowledge base", ReadOnly = true, Idempotent = true, Destructive = false, OpenWorld = false)]
-    [Description("Full-text search (BM25 ranking) over the knowledge base: the Markdown and text documentation configured for this " +
-                 "server (by default OSIRIS's own docs: architecture, events, infrastructure modes, the MCP server). Returns the best " +
-                 "matching sections, each with its source file, section heading, a snippet with the matched words in **bold**, and a score (higher is better).")]
+    [Description("Searches the knowledge base: documents people uploaded (manuals, runbooks, policies) and OSIRIS's own documentation, " +
+                 "by words and, when configured, by meaning. Returns the best passages, each with a source id in square brackets, " +
+                 "its collection, document, section path, page and a snippet with matched words in **bold**. When you use a passage " +
+                 "in your answer, cite its source id in square brackets exactly as given, e.g. [3f2a9c1b-4].")]
     public static async Task<CallToolResult> SearchKnowledge(
-        KnowledgeIndex index,
-        [Description("Words to look for, e.g. 'how are events replayed after a reconnect'.")] string query,
-        [Description("How many results to return (1-50, default 5).")] int limit = 5,
+        KnowledgeAccess knowledge,
+        [Description("What to look for, in words or as a question, e.g. 'how are events replayed after a reconnect'.")] string query,
+        [Description("How many passages to return (1-50, default 5).")] int limit = 5,
+        [Description("Optional: only these collections (names); you can never search collections outside your task's scope.")] string[]? collections = null,
         CancellationToken cancellationToken = default)
     {
-        var hits = await index.SearchAsync(query, limit, cancellationToken);
+        if (knowledge.Search is not { } search)
+        {
+            return ToolResults.Error("The knowledge base is not available: this MCP server has no OSIRIS database (set ConnectionStrings__osiris).");
+        }
+        if (string.IsNullOrWhiteSpace(query))
+        {
+            return ToolResults.Error("query is empty: say what to look for.");
+        }
+        var allowed = KnowledgeScopes.Narrow(await knowledge.AllowedAsync(cancellationToken), collections);
+        var result = await search.SearchAsync(query, allowed, limit, cancellationToken);
         var text = new StringBuilder();
-        foreach (var hit in hits)
+        foreach (var hit in result.Hits)
         {
-            text.Append($"{hit.Source} § {hit.Section} (score {hit.Score:0.###})\n{hit.Snippet}\n\n");
+            text.Append($"[{hit.SourceId}] {hit.Collection}: {hit.TitlePath}{(hit.Page is { } page ? $" (page {page})" : "")}\n{hit.Snippet}\n\n");
         }
-        if (hits.Count == 0)
+        text.Append(result.Hits.Count == 0 ? "No matching passages." : "Cite the passages you use by their source id in square brackets.");
+        if (result.Notice is { } notice)
         {
-            text.Append("No matching documents.");
+            text.Append('\n').Append(notice);
         }
-        return ToolResults.Success(text.ToString().TrimEnd(), new { results = hits });
+        return ToolResults.Success(text.ToString(), new { mode = result.Mode, notice = result.Notice, results = result.Hits });
     }
 }

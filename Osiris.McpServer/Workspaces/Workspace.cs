@@ -14,4 +14,7 @@ public sealed class Workspace(WorkspaceProvisioner provisioner)
             ?? throw new PathRefusedException("This session has no workspace: start it with the X-Osiris-Task header or run the server with --root.");
         set => _root = value;
     }
+
+    /// <summary>The task an HTTP session works for (from its <c>X-Osiris-Task</c> header); null with a fixed root.</summary>
+    public Guid? TaskId { get; set; }
 }

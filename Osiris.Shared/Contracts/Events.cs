@@ -56,7 +56,8 @@ public sealed record NewMessagePayload(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Delta,
     bool Final,
     string? Model,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Retracted = false);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Retracted = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] System.Text.Json.JsonElement? Data = null);
 
 public static class MessageRoles
 {

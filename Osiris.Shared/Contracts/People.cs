@@ -63,6 +63,10 @@ public static class AuditActions
     public const string TokenRevoke = "token.revoke";
     public const string SignIn = "auth.sign-in";
     public const string SignInFailed = "auth.sign-in-failed";
+    public const string CollectionCreate = "knowledge.collection.create";
+    public const string CollectionDelete = "knowledge.collection.delete";
+    public const string DocumentUpload = "knowledge.document.upload";
+    public const string DocumentDelete = "knowledge.document.delete";
 }
 
 public static partial class UserNames

@@ -62,7 +62,8 @@ public sealed record TaskDto(
     string? ReplyMode = null,
     string? SenderLevel = null,
     string? SenderAddress = null,
-    string? SenderName = null);
+    string? SenderName = null,
+    IReadOnlyList<string>? KnowledgeCollections = null);
 
 /// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
 public sealed record ApprovalDecision(bool Approve);

@@ -35,9 +35,14 @@ public static class SenderLevels
     public static readonly string[] All = [Trusted, Unknown, Blocked];
 }
 
-/// <summary>What tasks of senders at one level may do and spend; a null count means no limit.</summary>
+/// <summary>
+/// What tasks of senders at one level may do and spend; a null count means no limit. <c>knowledgeCollections</c> names
+/// the knowledge collections their agent may search (<c>*</c>: all); null — and policies stored by earlier releases —
+/// only the built-in docs, so a new collection is never shown to strangers until someone allows it.
+/// </summary>
 public sealed record TrustLevelSettings(
-    string ToolMode, string ReplyMode, decimal MaxCostUsd, long MaxTokens, int? TasksPerDay, int? MessagesPerMinute);
+    string ToolMode, string ReplyMode, decimal MaxCostUsd, long MaxTokens, int? TasksPerDay, int? MessagesPerMinute,
+    IReadOnlyList<string>? KnowledgeCollections = null);
 
 public sealed record TrustLevels(TrustLevelSettings Trusted, TrustLevelSettings Unknown);
 
@@ -114,6 +119,11 @@ public sealed partial record TrustPolicy(TrustLevels Levels, IReadOnlyList<strin
             if (level.TasksPerDay is < 0 or > 100_000 || level.MessagesPerMinute is < 0 or > 10_000)
             {
                 problems.Add("tasksPerDay is 0 to 100,000 and messagesPerMinute 0 to 10,000 (or null: no limit).");
+            }
+            if (level.KnowledgeCollections is { } collections
+                && (collections.Count > 50 || collections.Any(c => c != CollectionNames.Any && !CollectionNames.IsValid(c))))
+            {
+                problems.Add("knowledgeCollections holds at most 50 collection names, or \"*\" for all.");
             }
             if (problems.Count > 0)
             {

@@ -1,3 +1,4 @@
+using Osiris.Shared.Knowledge;
 using Osiris.Shared.Contracts;
 
 namespace Osiris.Shared.Storage;
@@ -57,6 +58,12 @@ public sealed class TaskRecord
 
     /// <summary>The client's <c>Idempotency-Key</c> of the create request: the same key gives the same task.</summary>
     public string? IdempotencyKey { get; set; }
+
+    /// <summary>
+    /// The knowledge collections its agent may search, comma-separated names (<c>*</c>: all), fixed when the task opens;
+    /// null: all for tasks people create, only the built-in docs for channel tasks (see <see cref="KnowledgeScopes"/>).
+    /// </summary>
+    public string? KnowledgeCollections { get; set; }
 
     public string EffectiveToolMode => ToolMode ?? (RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous);
 }
@@ -280,4 +287,66 @@ public sealed class StreamTicketRecord
     public Guid? TokenId { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? UsedAt { get; set; }
+}
+
+/// <summary>A named set of documents the agent may search; tasks and trust levels name the collections they may see.</summary>
+public sealed class KnowledgeCollectionRecord
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public string? Description { get; set; }
+
+    /// <summary>The documentation that ships with OSIRIS: kept in sync with the MCP server's docs folder, not editable.</summary>
+    public bool BuiltIn { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public string? CreatedBy { get; set; }
+}
+
+/// <summary>An uploaded document: its bytes as uploaded (so it can be indexed again) and where indexing stands.</summary>
+public sealed class KnowledgeDocumentRecord
+{
+    public Guid Id { get; set; }
+
+    /// <summary>Eight hex characters, unique: the stable prefix of the source ids cited from this document.</summary>
+    public required string Key { get; set; }
+    public Guid CollectionId { get; set; }
+    public required string Name { get; set; }
+    public required string ContentType { get; set; }
+    public long Size { get; set; }
+    public required byte[] Content { get; set; }
+
+    /// <summary>SHA-256 of the content (hex): the built-in docs are re-indexed only when a file really changed.</summary>
+    public required string ContentHash { get; set; }
+    public required string Status { get; set; }
+    public string? Error { get; set; }
+    public int Chunks { get; set; }
+    public int Pages { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? IndexedAt { get; set; }
+    public string? UploadedBy { get; set; }
+
+    /// <summary>The indexer working on it and until when: another indexer takes over a claim that ran out (a crash).</summary>
+    public string? ClaimedBy { get; set; }
+    public DateTimeOffset? ClaimedUntil { get; set; }
+}
+
+/// <summary>
+/// A passage of a document, cut along its structure. The lexical index over it is provider-specific and lives outside
+/// the model (an FTS5 table on SQLite, a generated tsvector column on PostgreSQL; see the Knowledge migrations).
+/// </summary>
+public sealed class KnowledgeChunkRecord
+{
+    public long Id { get; set; }
+    public Guid DocumentId { get; set; }
+    public Guid CollectionId { get; set; }
+    public int Ordinal { get; set; }
+
+    /// <summary>The document's name and the headings above the passage, joined with " › ".</summary>
+    public required string TitlePath { get; set; }
+    public int? Page { get; set; }
+    public required string Text { get; set; }
+
+    /// <summary>The passage's embedding (little-endian float32, L2-normalised) and the model that made it; null until embedded.</summary>
+    public byte[]? Embedding { get; set; }
+    public string? EmbeddingModel { get; set; }
 }

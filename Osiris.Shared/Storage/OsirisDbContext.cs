@@ -23,6 +23,9 @@ public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserCo
     public DbSet<SettingRecord> Settings => Set<SettingRecord>();
     public DbSet<ModelCallRecord> ModelCalls => Set<ModelCallRecord>();
     public DbSet<AuditRecord> Audit => Set<AuditRecord>();
+    public DbSet<KnowledgeCollectionRecord> KnowledgeCollections => Set<KnowledgeCollectionRecord>();
+    public DbSet<KnowledgeDocumentRecord> KnowledgeDocuments => Set<KnowledgeDocumentRecord>();
+    public DbSet<KnowledgeChunkRecord> KnowledgeChunks => Set<KnowledgeChunkRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -85,6 +88,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserCo
             task.Property(t => t.IdempotencyKey).HasMaxLength(100);
             task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.CreatedAt });
+            task.Property(t => t.KnowledgeCollections).HasMaxLength(2000);
         });
         modelBuilder.Entity<AuditRecord>(audit =>
         {
@@ -168,6 +172,41 @@ public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserCo
             e.Property(x => x.Type).HasMaxLength(32);
             e.HasIndex(x => new { x.TaskId, x.Id });
             e.HasIndex(x => x.Timestamp);
+        });
+
+        modelBuilder.Entity<KnowledgeCollectionRecord>(collection =>
+        {
+            collection.ToTable("knowledge_collections");
+            collection.Property(c => c.Name).HasMaxLength(64);
+            collection.Property(c => c.Description).HasMaxLength(500);
+            collection.Property(c => c.CreatedBy).HasMaxLength(200);
+            collection.HasIndex(c => c.Name).IsUnique();
+        });
+        modelBuilder.Entity<KnowledgeDocumentRecord>(document =>
+        {
+            document.ToTable("knowledge_documents");
+            document.Property(d => d.Key).HasMaxLength(8);
+            document.Property(d => d.Name).HasMaxLength(255);
+            document.Property(d => d.ContentType).HasMaxLength(100);
+            document.Property(d => d.ContentHash).HasMaxLength(64);
+            document.Property(d => d.Status).HasMaxLength(20);
+            document.Property(d => d.Error).HasMaxLength(1000);
+            document.Property(d => d.UploadedBy).HasMaxLength(200);
+            document.Property(d => d.ClaimedBy).HasMaxLength(200);
+            document.HasIndex(d => d.Key).IsUnique();
+            document.HasIndex(d => new { d.CollectionId, d.Name }).IsUnique();
+            document.HasIndex(d => new { d.Status, d.ClaimedUntil });
+            document.HasOne<KnowledgeCollectionRecord>().WithMany().HasForeignKey(d => d.CollectionId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<KnowledgeChunkRecord>(chunk =>
+        {
+            chunk.ToTable("knowledge_chunks");
+            chunk.Property(c => c.TitlePath).HasMaxLength(1000);
+            chunk.Property(c => c.EmbeddingModel).HasMaxLength(100);
+            chunk.HasIndex(c => new { c.DocumentId, c.Ordinal }).IsUnique();
+            chunk.HasIndex(c => c.CollectionId);
+            chunk.HasIndex(c => c.EmbeddingModel);
+            chunk.HasOne<KnowledgeDocumentRecord>().WithMany().HasForeignKey(c => c.DocumentId).OnDelete(DeleteBehavior.Cascade);
         });
 
         ConfigureProvider(modelBuilder);

@@ -1,4 +1,5 @@
 using Osiris.Shared.Contracts;
+using Osiris.Shared.Knowledge;
 
 namespace Osiris.Shared.Storage;
 
@@ -9,7 +10,8 @@ public static class TaskRecordMapping
         task.Id, task.Title, task.Description, task.Source, task.ExternalId, task.Status,
         task.Brain, task.Model, task.RequireApproval, task.Tokens, task.CostUsd, task.Result,
         task.CreatedAt, task.UpdatedAt, task.BudgetUsd, task.UnpricedTokens, task.PausedFor, task.BudgetTokens,
-        task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress, task.Sender);
+        task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress, task.Sender,
+        KnowledgeScopes.Parse(task.KnowledgeCollections));
 
     /// <summary>
     /// The result travels once the task ends or pauses; <paramref name="approval"/> while it awaits one;

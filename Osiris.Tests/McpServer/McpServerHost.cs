@@ -41,7 +41,7 @@ public class McpServerHost : WebApplicationFactory<McpServerAssembly>
         builder.UseSetting("Workspaces:Root", WorkspacesRoot);
         builder.UseSetting("Osiris:McpToken", Token);
         builder.UseSetting("Logging:LogLevel:ModelContextProtocol", "Warning");
-        builder.UseSetting("Knowledge:IndexPath", Path.Combine(Temp, "knowledge.db"));
+        builder.UseSetting("ConnectionStrings:osiris", $"Data Source={Path.Combine(Temp, "osiris.db")}");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

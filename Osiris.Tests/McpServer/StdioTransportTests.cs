@@ -12,7 +12,7 @@ public sealed class StdioTransportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private string[] Arguments => [ExternalProcess.ServerDll, "--stdio", "--root", Path.Combine(_temp, "ws"), $"--Knowledge:IndexPath={Path.Combine(_temp, "k.db")}"];
+    private string[] Arguments => [ExternalProcess.ServerDll, "--stdio", "--root", Path.Combine(_temp, "ws"), $"--ConnectionStrings:osiris=Data Source={Path.Combine(_temp, "osiris.db")}"];
 
     [Fact]
     public async Task TheSdkClientUsesTheServerOverStdio()
@@ -30,7 +30,7 @@ public sealed class StdioTransportTests : IDisposable
         (await client.CallAsync("write_file", new { path = "a/b.txt", content = "over stdio" })).AssertSucceeded();
         Assert.Equal("over stdio", File.ReadAllText(Path.Combine(_temp, "ws", "a", "b.txt")));
         var search = await client.CallAsync("search_knowledge", new { query = "stdio JSON-RPC stderr" });
-        Assert.Equal("mcp-server.md", search.Structured().GetProperty("results")[0].GetProperty("source").GetString());
+        Assert.Equal("mcp-server.md", search.Structured().GetProperty("results")[0].GetProperty("document").GetString());
     }
 
     [Fact]

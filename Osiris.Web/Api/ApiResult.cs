@@ -69,4 +69,7 @@ public sealed class NewTaskForm
     /// <summary>One per form: every send of this form is the same create, so a retry never makes a second task.</summary>
     public string IdempotencyKey { get; } = Guid.NewGuid().ToString("N");
     public bool RequireApproval { get; set; }
+
+    /// <summary>The knowledge collections the agent may search; null: all of them.</summary>
+    public List<string>? KnowledgeCollections { get; set; }
 }

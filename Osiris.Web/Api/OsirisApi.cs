@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Osiris.Shared.Contracts;
 
@@ -14,15 +15,17 @@ public sealed class OsirisApi(IHttpClientFactory factory, ApiCredential credenti
 {
     public const string ClientName = "api";
     public const string StreamClientName = "api-stream";
+    public const string UploadClientName = "api-upload";
 
     /// <summary>The key of the instance that reads as the web's service identity (<see cref="ServiceCredential"/>).</summary>
     public const string Service = "service";
     private const string Tasks = "/api/v1/tasks";
+    private const string Knowledge = "/api/v1/knowledge";
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct, string client = ClientName)
     {
         await credential.ApplyAsync(request);
-        return await factory.CreateClient(ClientName).SendAsync(request, ct);
+        return await factory.CreateClient(client).SendAsync(request, ct);
     }
 
     private async Task<HttpResponseMessage> GetAsync(string path, CancellationToken ct) =>
@@ -85,6 +88,7 @@ public sealed class OsirisApi(IHttpClientFactory factory, ApiCredential credenti
                 brain = string.IsNullOrEmpty(form.Brain) ? null : form.Brain,
                 model = string.IsNullOrEmpty(form.Model) ? null : form.Model,
                 requireApproval = form.RequireApproval,
+                knowledgeCollections = form.KnowledgeCollections,
                 source = TaskSources.Ui,
             }, options: OsirisJson.Options),
         };
@@ -207,8 +211,90 @@ public sealed class OsirisApi(IHttpClientFactory factory, ApiCredential credenti
         }
     }
 
+    public async Task<ApiResult<KnowledgeStatusDto>> GetKnowledgeStatusAsync(CancellationToken ct) =>
+        await ReadAsync<KnowledgeStatusDto>(new HttpRequestMessage(HttpMethod.Get, $"{Knowledge}/status"), ct);
+
+    public async Task<ApiResult<List<KnowledgeCollectionDto>>> ListCollectionsAsync(CancellationToken ct) =>
+        await ReadAsync<List<KnowledgeCollectionDto>>(new HttpRequestMessage(HttpMethod.Get, $"{Knowledge}/collections"), ct);
+
+    public async Task<ApiResult<KnowledgeCollectionDto>> CreateCollectionAsync(CreateCollectionRequest collection, CancellationToken ct) =>
+        await ReadAsync<KnowledgeCollectionDto>(new HttpRequestMessage(HttpMethod.Post, $"{Knowledge}/collections")
+        {
+            Content = JsonContent.Create(collection, options: OsirisJson.Options),
+        }, ct);
+
+    public async Task<ApiResult> DeleteCollectionAsync(Guid id, CancellationToken ct) =>
+        await SendJsonAsync(HttpMethod.Delete, $"{Knowledge}/collections/{id}", null, ct);
+
+    public async Task<ApiResult<List<KnowledgeDocumentDto>>> ListDocumentsAsync(Guid collectionId, CancellationToken ct) =>
+        await ReadAsync<List<KnowledgeDocumentDto>>(new HttpRequestMessage(HttpMethod.Get, $"{Knowledge}/collections/{collectionId}/documents"), ct);
+
+    /// <summary>
+    /// Sends the files as they are read (one <c>file</c> part each), never buffered whole here; on the upload client,
+    /// which neither retries (a stream cannot be read twice) nor gives up after the REST calls' 10 s.
+    /// </summary>
+    public async Task<ApiResult<List<KnowledgeDocumentDto>>> UploadDocumentsAsync(
+        Guid collectionId, IReadOnlyList<(string Name, string ContentType, Stream Content)> files, CancellationToken ct)
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var (name, contentType, content) in files)
+        {
+            var part = new StreamContent(content);
+            part.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var type) ? type : new("application/octet-stream");
+            form.Add(part, "file", name);
+        }
+        return await ReadAsync<List<KnowledgeDocumentDto>>(
+            new HttpRequestMessage(HttpMethod.Post, $"{Knowledge}/collections/{collectionId}/documents") { Content = form }, ct, UploadClientName);
+    }
+
+    /// <summary>A document and its chunks, by id or by key (the first part of its source ids).</summary>
+    public async Task<ApiResult<KnowledgeDocumentView>> GetDocumentAsync(string idOrKey, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await GetAsync($"{Knowledge}/documents/{Uri.EscapeDataString(idOrKey)}", ct);
+            return response.StatusCode == HttpStatusCode.NotFound
+                ? ApiResult<KnowledgeDocumentView>.Failed($"There is no document '{idOrKey}'; it may have been deleted.")
+                : await ApiResult<KnowledgeDocumentView>.ReadAsync(response, ct);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            return ApiResult<KnowledgeDocumentView>.Failed(Unreachable(e));
+        }
+    }
+
+    public async Task<ApiResult> DeleteDocumentAsync(Guid id, CancellationToken ct) =>
+        await SendJsonAsync(HttpMethod.Delete, $"{Knowledge}/documents/{id}", null, ct);
+
+    /// <summary>Searches <paramref name="collections"/> (null or empty: every collection).</summary>
+    public async Task<ApiResult<KnowledgeSearchResult>> SearchKnowledgeAsync(string query, IReadOnlyCollection<string>? collections, int limit, CancellationToken ct)
+    {
+        var path = $"{Knowledge}/search?q={Uri.EscapeDataString(query)}&limit={limit}";
+        if (collections is { Count: > 0 })
+        {
+            path += $"&collections={Uri.EscapeDataString(string.Join(',', collections))}";
+        }
+        return await ReadAsync<KnowledgeSearchResult>(new HttpRequestMessage(HttpMethod.Get, path), ct);
+    }
+
     /// <summary>Ends the session this credential carries (the sign-out button).</summary>
     public async Task<ApiResult> SignOutAsync(CancellationToken ct) => await SendJsonAsync(HttpMethod.Post, "/api/v1/auth/sign-out", null, ct);
+
+    private async Task<ApiResult<T>> ReadAsync<T>(HttpRequestMessage request, CancellationToken ct, string client = ClientName)
+    {
+        using (request)
+        {
+            try
+            {
+                using var response = await SendAsync(request, ct, client);
+                return await ApiResult<T>.ReadAsync(response, ct);
+            }
+            catch (Exception e) when (IsUnreachable(e))
+            {
+                return ApiResult<T>.Failed(Unreachable(e));
+            }
+        }
+    }
 
     private async Task<ApiResult> SendJsonAsync(HttpMethod method, string path, object? body, CancellationToken ct)
     {

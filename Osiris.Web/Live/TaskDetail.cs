@@ -4,8 +4,11 @@ using Osiris.Shared.Contracts;
 
 namespace Osiris.Web.Live;
 
-/// <summary>One chat message, its text accumulated from deltas until a final text replaces it.</summary>
-public sealed record ChatMessage(Guid Id, string Role, string Kind, string Text, bool Final, string? Model, DateTimeOffset At);
+/// <summary>
+/// One chat message, its text accumulated from deltas until a final text replaces it. <paramref name="Data"/>: the
+/// message's structured data as JSON when its event carries it (a <c>search_knowledge</c> result's hits).
+/// </summary>
+public sealed record ChatMessage(Guid Id, string Role, string Kind, string Text, bool Final, string? Model, DateTimeOffset At, string? Data = null);
 
 public sealed record ArtifactVersion(int Version, string Diff, long Size, DateTimeOffset At);
 
@@ -47,7 +50,7 @@ public static class TaskDetailReducer
         detail = detail with { LastEventId = e.Id };
         return e.Type switch
         {
-            EventTypes.NewMessage => AddMessage(detail, e.Payload.Deserialize<NewMessagePayload>(OsirisJson.Options)!, e.Timestamp),
+            EventTypes.NewMessage => AddMessage(detail, e.Payload.Deserialize<NewMessagePayload>(OsirisJson.Options)!, DataOf(e.Payload), e.Timestamp),
             EventTypes.ArtifactStream => AddArtifact(detail, e.Payload.Deserialize<ArtifactStreamPayload>(OsirisJson.Options)!, e.Timestamp),
             EventTypes.TerminalLog => AddTerminal(detail, e.Payload.Deserialize<TerminalLogPayload>(OsirisJson.Options)!, e.Timestamp),
             EventTypes.TaskUpdate => UpdateApproval(detail, e.Payload.Deserialize<TaskUpdatePayload>(OsirisJson.Options)!),
@@ -55,7 +58,21 @@ public static class TaskDetailReducer
         };
     }
 
-    private static TaskDetail AddMessage(TaskDetail detail, NewMessagePayload m, DateTimeOffset at)
+    /// <summary>
+    /// A message's <c>data</c>, read from the payload as sent (an object, or JSON in a string) so it reaches the view
+    /// whichever way the API carries it.
+    /// </summary>
+    private static string? DataOf(JsonElement payload) =>
+        payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("data", out var data)
+            ? data.ValueKind switch
+            {
+                JsonValueKind.Object => data.GetRawText(),
+                JsonValueKind.String => data.GetString(),
+                _ => null,
+            }
+            : null;
+
+    private static TaskDetail AddMessage(TaskDetail detail, NewMessagePayload m, string? data, DateTimeOffset at)
     {
         var index = detail.Messages.FindIndex(x => x.Id == m.MessageId);
         if (m.Retracted)
@@ -65,13 +82,13 @@ public static class TaskDetailReducer
         }
         if (index < 0)
         {
-            var message = new ChatMessage(m.MessageId, m.Role, m.Kind, m.Text ?? m.Delta ?? "", m.Final, m.Model, at);
+            var message = new ChatMessage(m.MessageId, m.Role, m.Kind, m.Text ?? m.Delta ?? "", m.Final, m.Model, at, data);
             return detail with { Messages = detail.Messages.Add(message) };
         }
         var old = detail.Messages[index];
         // A whole text replaces what the deltas built up; a delta appends.
         var text = m.Text ?? old.Text + m.Delta;
-        var updated = old with { Text = text, Final = old.Final || m.Final, Model = m.Model ?? old.Model };
+        var updated = old with { Text = text, Final = old.Final || m.Final, Model = m.Model ?? old.Model, Data = data ?? old.Data };
         return detail with { Messages = detail.Messages.SetItem(index, updated) };
     }
 
