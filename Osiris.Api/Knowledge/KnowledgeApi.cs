@@ -136,7 +136,7 @@ public static class KnowledgeApi
         {
             return NoCollection(id);
         }
-        return TypedResults.Ok(await Documents(db).Where(d => d.CollectionId == id).OrderBy(d => d.Name).ToListAsync(ct));
+        return TypedResults.Ok((await Documents(db, d => d.CollectionId == id).ToListAsync(ct)).OrderBy(d => d.Name, StringComparer.Ordinal).ToList());
     }
 
     public static async Task<Results<Accepted<List<KnowledgeDocumentDto>>, ProblemHttpResult>> Upload(Guid id, HttpContext http, OsirisDbContext db,
@@ -227,7 +227,7 @@ public static class KnowledgeApi
             await transaction.CommitAsync(ct);
         }
         loggers.CreateLogger("Osiris.Knowledge").LogInformation("{Count} document(s) uploaded to {Collection} by {Actor}", accepted.Count, collection.Name, actor);
-        var documents = await Documents(db).Where(d => ids.Contains(d.Id)).ToListAsync(ct);
+        var documents = await Documents(db, d => ids.Contains(d.Id)).ToListAsync(ct);
         return TypedResults.Accepted($"/api/v1/knowledge/collections/{id}/documents", documents);
     }
 
@@ -276,14 +276,15 @@ public static class KnowledgeApi
         return TypedResults.NoContent();
     }
 
-    private static IQueryable<KnowledgeDocumentDto> Documents(OsirisDbContext db) =>
-        db.KnowledgeDocuments.AsNoTracking().Join(db.KnowledgeCollections, d => d.CollectionId, c => c.Id, (d, c) => new KnowledgeDocumentDto(
+    /// <summary>Documents as the API shows them; the filter runs on the stored rows (a projected record cannot be filtered in SQL).</summary>
+    private static IQueryable<KnowledgeDocumentDto> Documents(OsirisDbContext db, System.Linq.Expressions.Expression<Func<KnowledgeDocumentRecord, bool>> filter) =>
+        db.KnowledgeDocuments.AsNoTracking().Where(filter).Join(db.KnowledgeCollections, d => d.CollectionId, c => c.Id, (d, c) => new KnowledgeDocumentDto(
             d.Id, d.Key, d.CollectionId, c.Name, d.Name, d.ContentType, d.Size, d.Status, d.Error, d.Chunks, d.Pages, d.CreatedAt, d.IndexedAt, d.UploadedBy));
 
     private static async Task<KnowledgeDocumentDto?> Find(OsirisDbContext db, string idOrKey, CancellationToken ct) =>
         Guid.TryParse(idOrKey, out var id)
-            ? await Documents(db).SingleOrDefaultAsync(d => d.Id == id, ct)
-            : idOrKey.Length == 8 ? await Documents(db).SingleOrDefaultAsync(d => d.Key == idOrKey.ToLowerInvariant(), ct) : null;
+            ? await Documents(db, d => d.Id == id).SingleOrDefaultAsync(ct)
+            : idOrKey.Length == 8 ? await Documents(db, d => d.Key == idOrKey.ToLowerInvariant()).SingleOrDefaultAsync(ct) : null;
 
     /// <summary>The file's own name without any folder, control characters or more than 255 characters.</summary>
     private static string CleanName(string fileName)

@@ -30,14 +30,18 @@ public static class McpServerSetup
         builder.Services.AddHealthChecks().AddCheck<SandboxHealthCheck>(SandboxHealthCheck.Name, tags: [SandboxHealthCheck.Name]);
         builder.Services.AddSingleton<KnowledgeFolder>();
         builder.Services.AddScoped<KnowledgeAccess>();
-        if (builder.Configuration.GetConnectionString(StorageExtensions.ConnectionName) is { Length: > 0 })
+        // The knowledge base lives in the OSIRIS database. A server started on its own (stdio, --root) without one keeps
+        // a SQLite file of its own in the user's data folder, so search_knowledge works there too.
+        if (builder.Configuration.GetConnectionString(StorageExtensions.ConnectionName) is not { Length: > 0 })
         {
-            // The knowledge base lives in the OSIRIS database; without one (a bare stdio server) search_knowledge says so.
-            builder.AddOsirisStorage();
-            builder.AddOsirisKnowledge();
-            builder.Services.AddSingleton<KnowledgeIndexer>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<KnowledgeIndexer>());
+            var file = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create),
+                "osiris", "mcp-knowledge.db");
+            builder.Configuration[$"ConnectionStrings:{StorageExtensions.ConnectionName}"] = $"Data Source={file}";
         }
+        builder.AddOsirisStorage();
+        builder.AddOsirisKnowledge();
+        builder.Services.AddSingleton<KnowledgeIndexer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<KnowledgeIndexer>());
 
         return builder.Services
             .AddMcpServer(options =>
@@ -55,16 +59,12 @@ public static class McpServerSetup
     }
 
     /// <summary>
-    /// With a database: brings its schema up to date (the API does the same; EF's migration lock keeps them in turn) and
-    /// indexes the built-in docs before the server takes calls, so search_knowledge answers from its first call.
+    /// Brings the database's schema up to date (the API does the same; EF's migration lock keeps them in turn) and indexes
+    /// the built-in docs before the server takes calls, so search_knowledge answers from its first call.
     /// </summary>
     public static async Task PrepareKnowledgeAsync(this IServiceProvider services, CancellationToken ct = default)
     {
-        if (services.GetService<KnowledgeIndexer>() is not { } indexer)
-        {
-            return;
-        }
         await services.MigrateOsirisDatabaseAsync(ct);
-        await indexer.CatchUpAsync(ct);
+        await services.GetRequiredService<KnowledgeIndexer>().CatchUpAsync(ct);
     }
 }

@@ -6,13 +6,12 @@ using Osiris.Shared.Storage;
 namespace Osiris.McpServer.Knowledge;
 
 /// <summary>
-/// The knowledge base as one MCP session sees it (scoped per request): searchable only with the OSIRIS database, and
-/// only in the collections the session's task may search. A session without a task (stdio, <c>--root</c>) belongs to
+/// The knowledge base as one MCP session sees it (scoped per request): only the collections the session's task may search. A session without a task (stdio, <c>--root</c>) belongs to
 /// whoever runs the server and sees every collection.
 /// </summary>
-public sealed class KnowledgeAccess(IServiceProvider services, Workspace workspace)
+public sealed class KnowledgeAccess(KnowledgeSearch search, OsirisDbContext db, Workspace workspace)
 {
-    public KnowledgeSearch? Search => services.GetService<KnowledgeSearch>();
+    public KnowledgeSearch Search => search;
 
     /// <summary>The collection names the session may search; null: all of them.</summary>
     public async Task<IReadOnlyList<string>?> AllowedAsync(CancellationToken ct)
@@ -21,7 +20,6 @@ public sealed class KnowledgeAccess(IServiceProvider services, Workspace workspa
         {
             return null;
         }
-        var db = services.GetRequiredService<OsirisDbContext>();
         var task = await db.Tasks.AsNoTracking().Where(t => t.Id == taskId)
             .Select(t => new { t.Source, t.KnowledgeCollections }).SingleOrDefaultAsync(ct);
         // A workspace without a task row (a test, a deleted task) gets only the built-in docs, never everything.

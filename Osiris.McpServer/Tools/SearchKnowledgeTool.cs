@@ -22,16 +22,12 @@ public sealed class SearchKnowledgeTool
         [Description("Optional: only these collections (names); you can never search collections outside your task's scope.")] string[]? collections = null,
         CancellationToken cancellationToken = default)
     {
-        if (knowledge.Search is not { } search)
-        {
-            return ToolResults.Error("The knowledge base is not available: this MCP server has no OSIRIS database (set ConnectionStrings__osiris).");
-        }
         if (string.IsNullOrWhiteSpace(query))
         {
             return ToolResults.Error("query is empty: say what to look for.");
         }
         var allowed = KnowledgeScopes.Narrow(await knowledge.AllowedAsync(cancellationToken), collections);
-        var result = await search.SearchAsync(query, allowed, limit, cancellationToken);
+        var result = await knowledge.Search.SearchAsync(query, allowed, limit, cancellationToken);
         var text = new StringBuilder();
         foreach (var hit in result.Hits)
         {

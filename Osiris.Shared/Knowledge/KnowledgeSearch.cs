@@ -27,7 +27,9 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
     private static readonly ActivitySource Telemetry = new("Osiris.Knowledge");
 
     /// <param name="collections">Names that may be searched; null: every collection.</param>
-    public async Task<KnowledgeSearchResult> SearchAsync(string query, IReadOnlyList<string>? collections, int limit, CancellationToken ct)
+    /// <param name="only">One leg alone (<see cref="SearchModes.Lexical"/> or <see cref="SearchModes.Semantic"/>), to compare them; null: all there is.</param>
+    public async Task<KnowledgeSearchResult> SearchAsync(string query, IReadOnlyList<string>? collections, int limit, CancellationToken ct,
+        string? only = null)
     {
         using var activity = Telemetry.StartActivity("knowledge.search");
         limit = Math.Clamp(limit, 1, MaxLimit);
@@ -36,13 +38,13 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
             .ToDictionaryAsync(c => c.Id, c => c.Name, ct);
         var depth = Math.Max(limit * 4, 20);
 
-        var lexical = scope.Count == 0 ? [] : await LexicalAsync(query, scope.Keys.ToList(), depth, ct);
+        var lexical = scope.Count == 0 || only == SearchModes.Semantic ? [] : await LexicalAsync(query, scope.Keys.ToList(), depth, ct);
         var semantic = new List<(long ChunkId, float Score)>();
         string? notice = null;
-        var semanticOn = embeddings.Generator is not null;
-        if (embeddings.Generator is not { } generator)
+        var semanticOn = embeddings.Generator is not null && only != SearchModes.Lexical;
+        if (embeddings.Generator is not { } generator || only == SearchModes.Lexical)
         {
-            notice = "Semantic search is off (no embedding provider configured): searching by words only.";
+            notice = embeddings.Generator is null ? "Semantic search is off (no embedding provider configured): searching by words only." : null;
         }
         else if (scope.Count > 0 && !string.IsNullOrWhiteSpace(query))
         {
@@ -60,7 +62,7 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
             }
         }
 
-        var mode = semanticOn ? SearchModes.Fused : SearchModes.Lexical;
+        var mode = !semanticOn ? SearchModes.Lexical : only == SearchModes.Semantic ? SearchModes.Semantic : SearchModes.Fused;
         var ranked = Fuse(lexical, semantic, mode, limit);
         activity?.SetTag("osiris.knowledge.mode", mode);
         activity?.SetTag("osiris.knowledge.hits", ranked.Count);
@@ -85,6 +87,10 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
         if (mode == SearchModes.Lexical)
         {
             return lexical.Take(limit).Select(l => (l.ChunkId, l.Score, (IReadOnlyList<string>)[SearchModes.Lexical])).ToList();
+        }
+        if (mode == SearchModes.Semantic)
+        {
+            return semantic.Take(limit).Select(v => (v.ChunkId, (double)v.Score, (IReadOnlyList<string>)[SearchModes.Semantic])).ToList();
         }
         var fused = new Dictionary<long, (double Score, List<string> By)>();
         void Add(long id, int rank, string by)

@@ -78,7 +78,26 @@ public static class StorageExtensions
                 // Another replica created it a moment ago.
             }
         }
-        await db.Database.MigrateAsync(cancellationToken);
+        if (db is PostgresOsirisDbContext)
+        {
+            // The API and the MCP server migrate at start, possibly at the same moment: one at a time, by a session lock
+            // (EF's own lock did not keep two first starts on an empty database apart).
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_lock(74100017)", cancellationToken);
+                await db.Database.MigrateAsync(cancellationToken);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_unlock(74100017)", CancellationToken.None);
+                await db.Database.CloseConnectionAsync();
+            }
+        }
+        else
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+        }
         if (db is SqliteOsirisDbContext)
         {
             // WAL lets readers (SSE replay) run beside the one writer; the setting is stored in the file.

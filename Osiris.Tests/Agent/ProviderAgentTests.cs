@@ -72,6 +72,39 @@ public sealed class ProviderAgentTests(AgentFixture fixture)
     }
 
     [Fact]
+    public async Task AKnowledgeSearchShowsItsSourcesLiveAndTheAnswerCitesThem()
+    {
+        var marker = NewMarker("cite");
+        fixture.RequireAvailable();
+        var search = (await fixture.Api.GetFromJsonAsync<KnowledgeSearchResult>(
+            $"/api/v1/knowledge/search?q={Uri.EscapeDataString("DNS rebinding Origin Host")}&limit=3", OsirisJson.Options, Ct))!;
+        var source = search.Hits[0].SourceId;
+        fixture.OpenAI.Script(marker, results => results == 0
+            ? new Turn("Looking it up.", [("search_knowledge", new { query = "DNS rebinding Origin Host", limit = 3 })])
+            : new Turn($"The MCP endpoint refuses requests whose Origin or Host is not its own, against DNS rebinding [{source}]."));
+        var (task, stream) = await StartAsync(marker, "How does the MCP endpoint protect against DNS rebinding? Cite the documentation.");
+        await using var streamScope = stream;
+
+        var events = await stream.ReadTaskAsync(e => e.Ends());
+
+        Assert.Equal("completed", events[^1].Status());
+        Assert.Contains($"[{source}]", events[^1].Payload.GetProperty("result").GetString());
+        var result = events.Single(e => e.Kind() == "tool_result");
+        var hits = result.Payload.GetProperty("data").GetProperty("hits");
+        Assert.Equal("search_knowledge", result.Payload.GetProperty("data").GetProperty("name").GetString());
+        Assert.Equal(source, hits[0].GetProperty("sourceId").GetString());
+        Assert.Equal("mcp-server.md", hits[0].GetProperty("document").GetString());
+        Assert.Equal(CollectionNames.BuiltIn, hits[0].GetProperty("collection").GetString());
+
+        var requests = fixture.OpenAI.Requests.Where(r => r.Marker == marker).ToList();
+        Assert.DoesNotContain(fixture.OpenAI.Refused, r => r.Marker == marker);
+        var system = requests[^1].Body.GetProperty("messages")[0].GetProperty("content").ToString();
+        Assert.Contains("cite each by its source id in square brackets", system);
+        var toolMessage = requests[^1].Body.GetProperty("messages").EnumerateArray().Last(m => m.GetProperty("role").GetString() == "tool");
+        Assert.Contains($"[{source}]", toolMessage.GetProperty("content").ToString());
+    }
+
+    [Fact]
     public async Task SwitchingTheBrainMidTaskSendsTheNextTurnToTheOtherProvider()
     {
         var marker = NewMarker("switch");
