@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Osiris.Shared.Contracts;
 using Osiris.Tests.Fixtures;
+using Osiris.Tests.Webhooks;
 
 namespace Osiris.Tests.Knowledge;
 
@@ -196,6 +197,40 @@ public abstract class KnowledgeApiTests<TFixture>(TFixture fixture) where TFixtu
         Assert.False(status.Semantic);
         Assert.Equal(DocumentFormats.DefaultMaxBytes, status.MaxDocumentBytes);
         Assert.True(status.Chunks > 0, "the built-in docs are indexed");
+    }
+
+    [Fact]
+    public async Task AChannelTaskSearchesOnlyWhatItsSendersTrustLevelAllows()
+    {
+        fixture.RequireAvailable();
+        var collection = await CreateCollectionAsync("public");
+        var original = (await fixture.Api.GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", OsirisJson.Options, Ct))!;
+        async Task<string?> ScopeOfANewStrangersTaskAsync()
+        {
+            var waId = "49" + Random.Shared.NextInt64(1_000_000_000, 9_999_999_999);
+            using var response = await fixture.Api.SendAsync(Payloads.WhatsAppPost(
+                Payloads.WhatsAppText("wamid." + Guid.NewGuid().ToString("N"), waId, "Stranger", "What do your manuals say?")), Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var db = fixture.CreateDbContext();
+            return await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                db.Tasks.Where(t => t.ReplyAddress == waId).Select(t => t.KnowledgeCollections), Ct);
+        }
+        try
+        {
+            Assert.Equal(CollectionNames.BuiltIn, await ScopeOfANewStrangersTaskAsync());
+
+            var widened = original with { Levels = original.Levels with { Unknown = original.Levels.Unknown with { KnowledgeCollections = [collection.Name] } } };
+            (await fixture.Api.PutAsJsonAsync("/api/v1/settings/trust", widened, OsirisJson.Options, Ct)).EnsureSuccessStatusCode();
+            Assert.Equal(collection.Name, await ScopeOfANewStrangersTaskAsync());
+
+            var invalid = original with { Levels = original.Levels with { Unknown = original.Levels.Unknown with { KnowledgeCollections = ["Not A Name!"] } } };
+            using var refused = await fixture.Api.PutAsJsonAsync("/api/v1/settings/trust", invalid, OsirisJson.Options, Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+        finally
+        {
+            (await fixture.Api.PutAsJsonAsync("/api/v1/settings/trust", original, OsirisJson.Options, Ct)).EnsureSuccessStatusCode();
+        }
     }
 }
 
