@@ -17,7 +17,6 @@ builder.AddServiceDefaults();
 builder.AddOsirisMcpHttp();
 
 var app = builder.Build();
-await app.Services.PrepareKnowledgeAsync();
 app.MapDefaultEndpoints();
 app.MapOsirisMcp();
 app.Run();

@@ -37,8 +37,10 @@ public static class KnowledgeApi
         group.MapPost("/collections", CreateCollection).RequireRole(Policies.Operator);
         group.MapDelete("/collections/{id:guid}", DeleteCollection).RequireRole(Policies.Operator);
         group.MapGet("/collections/{id:guid}/documents", ListDocuments);
+        var uploadLimit = UploadLimit(app.ServiceProvider.GetRequiredService<IOptions<KnowledgeApiOptions>>().Value);
         group.MapPost("/collections/{id:guid}/documents", Upload).RequireRole(Policies.Operator).DisableAntiforgery()
-            .WithMetadata(new RequestSizeLimitAttribute(UploadLimit(app.ServiceProvider.GetRequiredService<IOptions<KnowledgeApiOptions>>().Value)));
+            .WithMetadata(new RequestSizeLimitAttribute(uploadLimit))
+            .WithFormOptions(multipartBodyLengthLimit: uploadLimit);
         group.MapGet("/documents/{idOrKey}", GetDocument);
         group.MapGet("/documents/{idOrKey}/content", GetContent);
         group.MapDelete("/documents/{id:guid}", DeleteDocument).RequireRole(Policies.Operator);
@@ -223,7 +225,15 @@ public static class KnowledgeApi
                 AuditLog.Add(db, time, http, AuditActions.DocumentUpload, $"collection:{collection.Name}",
                     new { name, contentType, size = content.Length, replaced = existing is not null });
             }
-            await db.SaveChangesAsync(ct);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException e) when (e.IsUniqueViolation())
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Upload collided",
+                    detail: "Another upload of the same document name arrived at the same moment; nothing of this one was stored. Send it again.");
+            }
             await transaction.CommitAsync(ct);
         }
         loggers.CreateLogger("Osiris.Knowledge").LogInformation("{Count} document(s) uploaded to {Collection} by {Actor}", accepted.Count, collection.Name, actor);

@@ -58,13 +58,4 @@ public static class McpServerSetup
             .WithTools<SearchKnowledgeTool>();
     }
 
-    /// <summary>
-    /// Brings the database's schema up to date (the API does the same; EF's migration lock keeps them in turn) and indexes
-    /// the built-in docs before the server takes calls, so search_knowledge answers from its first call.
-    /// </summary>
-    public static async Task PrepareKnowledgeAsync(this IServiceProvider services, CancellationToken ct = default)
-    {
-        await services.MigrateOsirisDatabaseAsync(ct);
-        await services.GetRequiredService<KnowledgeIndexer>().CatchUpAsync(ct);
-    }
 }

@@ -11,8 +11,6 @@ public static class StdioTransport
         builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
         builder.AddServiceDefaults();
         builder.AddOsirisMcpServer().WithStdioServerTransport();
-        var host = builder.Build();
-        await host.Services.PrepareKnowledgeAsync();
-        await host.RunAsync();
+        await builder.Build().RunAsync();
     }
 }

@@ -19,7 +19,8 @@ public static class Chunker
         foreach (var section in document.Sections)
         {
             var path = string.Join(PathSeparator, section.Headings.Prepend(documentName));
-            foreach (var piece in Split(section.Text.Trim(), maxChars))
+            // NUL never belongs in text (PdfPig can yield it) and PostgreSQL refuses it.
+            foreach (var piece in Split(section.Text.Replace("\0", "").Trim(), maxChars))
             {
                 chunks.Add(new Chunk(chunks.Count, path.Length <= 1000 ? path : path[..999] + "…", section.Page, piece));
             }
@@ -60,7 +61,7 @@ public static class Chunker
             {
                 var cut = rest.LastIndexOfAny(['.', '!', '?', '\n'], maxChars - 1);
                 cut = cut < maxChars / 3 ? rest.LastIndexOf(' ', maxChars - 1) : cut;
-                cut = cut < maxChars / 3 ? maxChars : cut + 1;
+                cut = cut < maxChars / 3 ? maxChars - (char.IsHighSurrogate(rest[maxChars - 1]) ? 1 : 0) : cut + 1;
                 yield return rest[..cut].Trim();
                 rest = rest[cut..].TrimStart();
             }

@@ -89,7 +89,7 @@ public static class DocumentReaders
         {
             var lines = block.Trim('\n').Split('\n');
             var first = lines[0].Trim();
-            if (first.Length is > 2 and <= 80 && first.Any(char.IsLetter) && first == first.ToUpperInvariant())
+            if (first.Length is > 2 and <= 80 && first.Any(char.IsUpper) && !first.Any(char.IsLower))
             {
                 if (body.ToString().Trim() is { Length: > 0 } done)
                 {
@@ -108,12 +108,115 @@ public static class DocumentReaders
         return sections;
     }
 
-    private static readonly HashSet<string> Dropped = ["script", "style", "nav", "noscript", "template", "iframe", "svg", "object", "head"];
+    /// <summary>What a reader never sees: code, styles, navigation, embedded frames and anything marked hidden.</summary>
+    private const string Invisible = "script, style, nav, noscript, template, iframe, svg, object, [hidden], [aria-hidden=true]";
+
+    /// <summary>Deeper nesting is read as plain text (the walk below recurses).</summary>
+    private const int MaxDepth = 64;
+
+    /// <summary>Deeper documents are refused before anything walks them recursively: a crafted one must not exhaust the stack.</summary>
+    private const int MaxNesting = 1_000;
+
+    private static readonly HashSet<string> Unnested =
+    [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", // void
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rp", "tbody", "thead", "tfoot", "colgroup", "caption",
+        "html", "head", "body", // closed by the parser on their own
+    ];
+
+    /// <summary>
+    /// How deep the tags nest, read from the text in one pass: start tags that the parser keeps open count up, end tags
+    /// down; comments and the insides of scripts and styles are skipped.
+    /// </summary>
+    public static int ApproximateDepth(string html)
+    {
+        int depth = 0, deepest = 0;
+        for (var i = html.IndexOf('<'); i >= 0 && i < html.Length - 1; i = html.IndexOf('<', i + 1))
+        {
+            if (string.CompareOrdinal(html, i, "<!--", 0, 4) == 0)
+            {
+                var end = html.IndexOf("-->", i + 4, StringComparison.Ordinal);
+                if (end < 0)
+                {
+                    break;
+                }
+                i = end;
+                continue;
+            }
+            var closing = html[i + 1] == '/';
+            var start = i + (closing ? 2 : 1);
+            var stop = start;
+            while (stop < html.Length && (char.IsAsciiLetterOrDigit(html[stop]) || html[stop] == '-'))
+            {
+                stop++;
+            }
+            if (stop == start || !char.IsAsciiLetter(html[start]))
+            {
+                continue;
+            }
+            var name = html[start..stop].ToLowerInvariant();
+            if (Unnested.Contains(name))
+            {
+                continue;
+            }
+            if (closing)
+            {
+                depth = Math.Max(0, depth - 1);
+                continue;
+            }
+            var tagEnd = html.IndexOf('>', stop);
+            if (tagEnd > 0 && html[tagEnd - 1] == '/')
+            {
+                continue; // self-closing
+            }
+            if (name is "script" or "style" && html.IndexOf($"</{name}", stop, StringComparison.OrdinalIgnoreCase) is var after and > 0)
+            {
+                i = after;
+                continue;
+            }
+            deepest = Math.Max(deepest, ++depth);
+        }
+        return deepest;
+    }
+
+    /// <summary>The deepest element nesting, counted without recursion.</summary>
+    private static int Depth(IDocument document)
+    {
+        var deepest = 0;
+        var pending = new Stack<(INode Node, int Depth)>();
+        pending.Push((document, 0));
+        while (pending.TryPop(out var item))
+        {
+            deepest = Math.Max(deepest, item.Depth);
+            foreach (var child in item.Node.ChildNodes)
+            {
+                if (child is IElement)
+                {
+                    pending.Push((child, item.Depth + 1));
+                }
+            }
+        }
+        return deepest;
+    }
     private static readonly HashSet<string> Blocks = ["p", "li", "pre", "blockquote", "tr", "dt", "dd", "figcaption", "caption", "address", "summary"];
 
     public static DocumentText ReadHtml(string html)
     {
+        // Parsing deep nesting costs the parser time in the square of the depth, and walking it costs stack: both are
+        // bounded before and after parsing.
+        if (ApproximateDepth(html) > MaxNesting)
+        {
+            throw new UnreadableDocumentException($"The HTML is nested more than {MaxNesting:N0} elements deep; no real page is. Save it again from a browser or as text.");
+        }
         var document = new HtmlParser().ParseDocument(html);
+        if (Depth(document) > MaxNesting)
+        {
+            throw new UnreadableDocumentException($"The HTML is nested more than {MaxNesting:N0} elements deep; no real page is. Save it again from a browser or as text.");
+        }
+        foreach (var invisible in document.QuerySelectorAll(Invisible).ToList())
+        {
+            invisible.Remove();
+        }
         var sections = new List<DocumentSection>();
         var headings = new List<(int Level, string Title)>();
         var body = new StringBuilder();
@@ -125,7 +228,7 @@ public static class DocumentReaders
             }
             body.Clear();
         }
-        void Walk(INode node)
+        void Walk(INode node, int depth)
         {
             foreach (var child in node.ChildNodes)
             {
@@ -137,8 +240,13 @@ public static class DocumentReaders
                     }
                     continue;
                 }
-                if (child is not IElement element || Dropped.Contains(element.LocalName))
+                if (child is not IElement element)
                 {
+                    continue;
+                }
+                if (depth >= MaxDepth)
+                {
+                    body.Append(Collapse(element.TextContent)).Append("\n\n");
                     continue;
                 }
                 if (element.LocalName is ['h', >= '1' and <= '6'] heading)
@@ -159,11 +267,11 @@ public static class DocumentReaders
                 }
                 else
                 {
-                    Walk(element);
+                    Walk(element, depth + 1);
                 }
             }
         }
-        Walk((INode?)document.Body ?? document);
+        Walk((INode?)document.Body ?? document, 0);
         Flush();
         var title = document.Title?.Trim();
         return new DocumentText(sections.Count > 0 && headings.Count == 0 && sections.All(s => s.Headings.Count == 0) && title is { Length: > 0 }

@@ -14,6 +14,7 @@ namespace Osiris.McpServer.Knowledge;
 /// database, so a restart resumes it and several servers share it.
 /// </summary>
 public sealed class KnowledgeIndexer(
+    IServiceProvider services,
     IServiceScopeFactory scopes,
     KnowledgeEmbeddings embeddings,
     IOptions<KnowledgeOptions> options,
@@ -23,15 +24,22 @@ public sealed class KnowledgeIndexer(
 {
     private static readonly string[] FolderExtensions = [".md", ".markdown", ".txt"];
     private readonly string _me = $"{Environment.MachineName}:{Environment.ProcessId}";
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DateTimeOffset _embedPausedUntil;
 
-    /// <summary>Synchronises the built-in collection and indexes every waiting document (not embeddings: those follow in the background).</summary>
+    /// <summary>Whether there may be passages to embed: at start, and after this indexer stored new ones.</summary>
+    private volatile bool _embedPending = true;
+
+    /// <summary>Completes once the schema is current and the built-in docs are indexed; searches wait for it.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Synchronises the built-in collection and indexes its waiting documents (uploads and embeddings follow in the loop).</summary>
     public async Task CatchUpAsync(CancellationToken ct)
     {
         try
         {
             await SyncBuiltInAsync(ct);
-            while (await IndexNextAsync(ct))
+            while (await IndexNextAsync(ct, builtInOnly: true))
             {
             }
         }
@@ -41,8 +49,26 @@ public sealed class KnowledgeIndexer(
         }
     }
 
+    /// <summary>
+    /// Runs after the server started, so it answers initialize and tools/list at once: brings the database's schema up to
+    /// date (the API does the same; one at a time), indexes the built-in docs, then works through waiting documents.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        while (!stoppingToken.IsCancellationRequested && !_ready.Task.IsCompleted)
+        {
+            try
+            {
+                await services.MigrateOsirisDatabaseAsync(stoppingToken);
+                await CatchUpAsync(stoppingToken);
+                _ready.TrySetResult();
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "The knowledge base's database is not available; trying again in 5 s");
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             var busy = false;
@@ -62,12 +88,16 @@ public sealed class KnowledgeIndexer(
     }
 
     /// <summary>Claims the oldest waiting document and indexes it; false when none waits.</summary>
-    public async Task<bool> IndexNextAsync(CancellationToken ct)
+    public async Task<bool> IndexNextAsync(CancellationToken ct, bool builtInOnly = false)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
         var now = time.GetUtcNow();
         var waiting = db.KnowledgeDocuments.Where(d => d.Status == DocumentStatuses.Indexing && (d.ClaimedUntil == null || d.ClaimedUntil < now));
+        if (builtInOnly)
+        {
+            waiting = waiting.Where(d => db.KnowledgeCollections.Any(c => c.Id == d.CollectionId && c.BuiltIn));
+        }
         var candidate = await waiting.OrderBy(d => d.CreatedAt).Select(d => (Guid?)d.Id).FirstOrDefaultAsync(ct);
         if (candidate is not { } id)
         {
@@ -90,15 +120,25 @@ public sealed class KnowledgeIndexer(
             chunks = Chunker.Cut(document.Name, text, options.Value.MaxChunkChars);
             pages = text.Pages;
         }
-        catch (UnreadableDocumentException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            logger.LogWarning("Knowledge document {Document} ({Collection}) failed: {Reason}", document.Name, document.CollectionId, ex.Message);
-            await db.KnowledgeDocuments.Where(d => d.Id == id && d.ClaimedBy == _me).ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.Status, DocumentStatuses.Failed)
-                .SetProperty(d => d.Error, ex.Message.Length <= 1000 ? ex.Message : ex.Message[..999] + "…")
-                .SetProperty(d => d.Chunks, 0)
-                .SetProperty(d => d.ClaimedBy, (string?)null)
-                .SetProperty(d => d.ClaimedUntil, (DateTimeOffset?)null), ct);
+            // Reading is deterministic: a document that failed once fails again, so it is not retried but says why.
+            var reason = ex is UnreadableDocumentException ? ex.Message : $"The document could not be read ({ex.GetType().Name}): {ex.Message}";
+            logger.LogWarning("Knowledge document {Document} ({Collection}) failed: {Reason}", document.Name, document.CollectionId, reason);
+            await using var failing = await db.Database.BeginTransactionAsync(ct);
+            var failed = await db.KnowledgeDocuments.Where(d => d.Id == id && d.ClaimedBy == _me && d.ContentHash == document.ContentHash)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(d => d.Status, DocumentStatuses.Failed)
+                    .SetProperty(d => d.Error, reason.Length <= 1000 ? reason : reason[..999] + "…")
+                    .SetProperty(d => d.Chunks, 0)
+                    .SetProperty(d => d.ClaimedBy, (string?)null)
+                    .SetProperty(d => d.ClaimedUntil, (DateTimeOffset?)null), ct);
+            if (failed == 1)
+            {
+                // Passages of content the document no longer has (a re-upload that failed) must not answer for it.
+                await db.KnowledgeChunks.Where(c => c.DocumentId == id).ExecuteDeleteAsync(ct);
+            }
+            await failing.CommitAsync(ct);
             return true;
         }
 
@@ -125,6 +165,7 @@ public sealed class KnowledgeIndexer(
             return true;
         }
         await transaction.CommitAsync(ct);
+        _embedPending = true;
         logger.LogInformation("Knowledge document {Document} indexed: {Chunks} passages from {Pages} page(s)", document.Name, chunks.Count, pages);
         return true;
     }
@@ -132,7 +173,7 @@ public sealed class KnowledgeIndexer(
     /// <summary>Embeds one batch of passages without a vector of the configured model; false when there is none (or no provider).</summary>
     public async Task<bool> EmbedNextAsync(CancellationToken ct)
     {
-        if (embeddings is not { Generator: { } generator, Signature: { } signature } || time.GetUtcNow() < _embedPausedUntil)
+        if (embeddings is not { Generator: { } generator, Signature: { } signature } || !_embedPending || time.GetUtcNow() < _embedPausedUntil)
         {
             return false;
         }
@@ -142,25 +183,44 @@ public sealed class KnowledgeIndexer(
             .OrderBy(c => c.Id).Take(Math.Clamp(embeddings.Options.BatchSize, 1, 100)).ToListAsync(ct);
         if (batch.Count == 0)
         {
+            _embedPending = false;
             return false;
         }
-        GeneratedEmbeddings<Embedding<float>> vectors;
+        var options = new EmbeddingGenerationOptions { AdditionalProperties = new() { ["taskType"] = "RETRIEVAL_DOCUMENT" } };
+        // The title path goes with the text: "Returns › Damaged goods" says what a short passage is about.
+        static string Input(KnowledgeChunkRecord c) => $"{c.TitlePath}\n\n{c.Text}";
         try
         {
-            // The title path goes with the text: "Returns › Damaged goods" says what a short passage is about.
-            vectors = await generator.GenerateAsync(batch.Select(c => $"{c.TitlePath}\n\n{c.Text}"),
-                new EmbeddingGenerationOptions { AdditionalProperties = new() { ["taskType"] = "RETRIEVAL_DOCUMENT" } }, ct);
+            var vectors = await generator.GenerateAsync(batch.Select(Input), options, ct);
+            for (var i = 0; i < batch.Count && i < vectors.Count; i++)
+            {
+                batch[i].Embedding = Vectors.ToBytes(vectors[i].Vector.Span);
+                batch[i].EmbeddingModel = signature;
+            }
         }
-        catch (Exception ex) when (ex is HttpRequestException or System.ClientModel.ClientResultException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            _embedPausedUntil = time.GetUtcNow().AddSeconds(30);
-            logger.LogWarning("Embedding {Count} passages failed; lexical search still finds them; retrying in 30 s: {Error}", batch.Count, ex.Message);
-            return false;
-        }
-        for (var i = 0; i < batch.Count && i < vectors.Count; i++)
-        {
-            batch[i].Embedding = Vectors.ToBytes(vectors[i].Vector.Span);
-            batch[i].EmbeddingModel = signature;
+            if (!Refused(ex))
+            {
+                _embedPausedUntil = time.GetUtcNow().AddSeconds(30);
+                logger.LogWarning("Embedding {Count} passages failed; lexical search still finds them; retrying in 30 s: {Error}", batch.Count, ex.Message);
+                return false;
+            }
+            // The provider refuses something in this batch: one by one, so a passage it never takes does not hold up the rest.
+            foreach (var chunk in batch)
+            {
+                try
+                {
+                    chunk.Embedding = Vectors.ToBytes((await generator.GenerateAsync([Input(chunk)], options, ct))[0].Vector.Span);
+                    chunk.EmbeddingModel = signature;
+                }
+                catch (Exception one) when (Refused(one))
+                {
+                    logger.LogWarning("The embedding provider refuses passage {Chunk} of document {Document}; it is found by words only: {Error}",
+                        chunk.Ordinal, chunk.DocumentId, one.Message);
+                    chunk.EmbeddingModel = "refused:" + signature;
+                }
+            }
         }
         try
         {
@@ -172,6 +232,17 @@ public sealed class KnowledgeIndexer(
         }
         return true;
     }
+
+    /// <summary>
+    /// A refusal of the input itself (400, 413, 422): trying it again will not help. A wrong key, an unknown model or a
+    /// rate limit is the configuration's or the moment's problem, and is retried.
+    /// </summary>
+    private static bool Refused(Exception ex) => ex switch
+    {
+        HttpRequestException { StatusCode: { } status } => (int)status is 400 or 413 or 422,
+        System.ClientModel.ClientResultException { Status: var status } => status is 400 or 413 or 422,
+        _ => false,
+    };
 
     /// <summary>The docs folder as the built-in collection: new and changed files are queued for indexing, removed ones deleted.</summary>
     public async Task SyncBuiltInAsync(CancellationToken ct)

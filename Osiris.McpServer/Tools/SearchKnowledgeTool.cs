@@ -26,6 +26,10 @@ public sealed class SearchKnowledgeTool
         {
             return ToolResults.Error("query is empty: say what to look for.");
         }
+        if (!await knowledge.ReadyAsync(cancellationToken))
+        {
+            return ToolResults.Error("The knowledge base is still starting (its database is not ready); try again in a minute.");
+        }
         var allowed = KnowledgeScopes.Narrow(await knowledge.AllowedAsync(cancellationToken), collections);
         var result = await knowledge.Search.SearchAsync(query, allowed, limit, cancellationToken);
         var text = new StringBuilder();

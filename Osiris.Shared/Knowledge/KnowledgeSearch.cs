@@ -54,7 +54,7 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
                 var vector = (await generator.GenerateAsync([query], options, ct))[0].Vector.ToArray();
                 semantic = [.. await vectors.SearchAsync(db, embeddings.Signature!, vector, scope.Keys.ToHashSet(), depth, ct)];
             }
-            catch (Exception ex) when (ex is HttpRequestException or System.ClientModel.ClientResultException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 logger.LogWarning("Semantic search failed, answering by words only: {Error}", ex.Message);
                 notice = $"Semantic search failed ({ex.GetType().Name}): searching by words only.";

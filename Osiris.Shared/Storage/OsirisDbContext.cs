@@ -88,7 +88,7 @@ public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserCo
             task.Property(t => t.IdempotencyKey).HasMaxLength(100);
             task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.CreatedAt });
-            task.Property(t => t.KnowledgeCollections).HasMaxLength(2000);
+            task.Property(t => t.KnowledgeCollections).HasMaxLength(4000);
         });
         modelBuilder.Entity<AuditRecord>(audit =>
         {

@@ -71,7 +71,7 @@ public sealed class KnowledgeIndexTests : IAsyncLifetime
         await _kb.AddDocumentAsync(collection, "runbook.txt", "ON-CALL RUNBOOK\n\nGeneral words.\n\nDATABASE FAILOVER\n\nPromote the wombatreplica within five minutes.\n");
         await _kb.AddDocumentAsync(collection, "manual.html", DocumentFormats.Html, Encoding.UTF8.GetBytes("""
             <!doctype html><html><head><title>Manual</title><style>.numbatstyle{}</style></head><body>
-            <nav>Home numbatnav</nav><script>var numbatscript = 1;</script>
+            <nav>Home numbatnav</nav><script>var numbatscript = 1;</script><div hidden>numbathidden</div>
             <h1>Router</h1><h2>Factory reset</h2><p>Hold the numbatbutton for ten seconds.</p>
             <table><tr><td>LED</td><td>platypusamber</td></tr></table></body></html>
             """));
@@ -90,7 +90,7 @@ public sealed class KnowledgeIndexTests : IAsyncLifetime
         var page = await Find("bilbyvalve");
         Assert.Equal((2, "sheet.pdf"), (page.Page!.Value, page.TitlePath));
         // What a browser never shows is not indexed: scripts, styles and navigation.
-        Assert.Empty((await _kb.SearchAsync("numbatscript numbatnav numbatstyle", ["formats"])).Hits);
+        Assert.Empty((await _kb.SearchAsync("numbatscript numbatnav numbatstyle numbathidden", ["formats"])).Hits);
         var documents = await _kb.WithDbAsync(db => db.KnowledgeDocuments.Where(d => d.CollectionId == collection).ToListAsync(Ct));
         Assert.All(documents, d => Assert.Equal(DocumentStatuses.Ready, d.Status));
         Assert.Equal(2, documents.Single(d => d.Name == "sheet.pdf").Pages);
@@ -114,6 +114,27 @@ public sealed class KnowledgeIndexTests : IAsyncLifetime
         Assert.Equal(DocumentStatuses.Failed, documents[latin1.Id].Status);
         Assert.Contains("not valid UTF-8", documents[latin1.Id].Error);
         Assert.Single((await _kb.SearchAsync("dugong")).Hits);
+    }
+
+    [Fact]
+    public async Task HostileDocumentsAreReadWithoutHarm()
+    {
+        var collection = await _kb.AddCollectionAsync("hostile");
+        // Deep nesting is read (the words at the bottom are found); nesting deep enough to exhaust a recursive reader's
+        // stack is refused with its reason, and the indexer lives on.
+        static byte[] Nested(int depth, string words) => Encoding.UTF8.GetBytes("<!doctype html><html><body><h1>Deep</h1>" +
+            string.Concat(Enumerable.Repeat("<div>", depth)) + $"<p>{words}</p>" + string.Concat(Enumerable.Repeat("</div>", depth)) + "</body></html>");
+        await _kb.AddDocumentAsync(collection, "deep.html", DocumentFormats.Html, Nested(300, "The wallaby hides at the bottom."));
+        var abyss = await _kb.AddDocumentAsync(collection, "abyss.html", DocumentFormats.Html, Nested(200_000, "The quokka is never reached."));
+        // Scripts without letter case have no capitals: their short lines are text, not headings.
+        await _kb.AddDocumentAsync(collection, "notes.txt", "会议记录\n\n袋鼠在澳大利亚 numbatcjk.\n\nFINAL NOTES\n\nThe end.");
+        await _kb.IndexAllAsync(Ct);
+
+        Assert.Equal("deep.html › Deep", Assert.Single((await _kb.SearchAsync("wallaby", ["hostile"])).Hits).TitlePath);
+        var refused = await _kb.WithDbAsync(db => db.KnowledgeDocuments.SingleAsync(d => d.Id == abyss.Id, Ct));
+        Assert.Equal(DocumentStatuses.Failed, refused.Status);
+        Assert.Contains("nested more than 1,000", refused.Error);
+        Assert.Equal("notes.txt", Assert.Single((await _kb.SearchAsync("numbatcjk", ["hostile"])).Hits).TitlePath);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class ExternalClientTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private string[] ServerOverStdio => ["dotnet", ExternalProcess.ServerDll, "--stdio", "--root", Path.Combine(_temp, "ws"), $"--Knowledge:IndexPath={Path.Combine(_temp, "k.db")}"];
+    private string[] ServerOverStdio => ["dotnet", ExternalProcess.ServerDll, "--stdio", "--root", Path.Combine(_temp, "ws"), $"--ConnectionStrings:osiris=Data Source={Path.Combine(_temp, "osiris.db")}"];
 
     private async Task<JsonElement> InspectAsync(params string[] method)
     {

@@ -45,6 +45,12 @@ public sealed class RoleMatrixTests(EmbeddedBackboneFixture fixture)
         ["POST /api/v1/stream/tickets"] = Roles.Viewer,
         ["GET /api/v1/me"] = Roles.Viewer,
         ["POST /api/v1/auth/sign-out"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/status"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/search"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/collections"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/collections/{id:guid}/documents"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/documents/{idOrKey}"] = Roles.Viewer,
+        ["GET /api/v1/knowledge/documents/{idOrKey}/content"] = Roles.Viewer,
 
         ["POST /api/v1/tasks"] = Roles.Operator,
         ["POST /api/v1/tasks/{id:guid}/messages"] = Roles.Operator,
@@ -54,6 +60,10 @@ public sealed class RoleMatrixTests(EmbeddedBackboneFixture fixture)
         ["POST /api/v1/tasks/{id:guid}/resume"] = Roles.Operator,
         ["POST /api/v1/tasks/{id:guid}/replies/{replyId:guid}"] = Roles.Operator,
         ["PUT /api/v1/senders/{channel}/{id}"] = Roles.Operator,
+        ["POST /api/v1/knowledge/collections"] = Roles.Operator,
+        ["DELETE /api/v1/knowledge/collections/{id:guid}"] = Roles.Operator,
+        ["POST /api/v1/knowledge/collections/{id:guid}/documents"] = Roles.Operator,
+        ["DELETE /api/v1/knowledge/documents/{id:guid}"] = Roles.Operator,
 
         ["PUT /api/v1/settings/brain"] = Roles.Admin,
         ["GET /api/v1/settings/trust"] = Roles.Admin,

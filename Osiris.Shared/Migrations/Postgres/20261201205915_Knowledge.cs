@@ -15,8 +15,8 @@ namespace Osiris.Shared.Migrations.Postgres
             migrationBuilder.AddColumn<string>(
                 name: "KnowledgeCollections",
                 table: "tasks",
-                type: "character varying(2000)",
-                maxLength: 2000,
+                type: "character varying(4000)",
+                maxLength: 4000,
                 nullable: true);
 
             migrationBuilder.CreateTable(

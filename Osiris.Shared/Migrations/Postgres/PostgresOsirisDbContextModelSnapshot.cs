@@ -808,8 +808,8 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasColumnType("character varying(100)");
 
                     b.Property<string>("KnowledgeCollections")
-                        .HasMaxLength(2000)
-                        .HasColumnType("character varying(2000)");
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
 
                     b.Property<DateTimeOffset?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone");

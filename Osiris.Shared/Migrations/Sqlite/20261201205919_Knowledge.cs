@@ -15,7 +15,7 @@ namespace Osiris.Shared.Migrations.Sqlite
                 name: "KnowledgeCollections",
                 table: "tasks",
                 type: "TEXT",
-                maxLength: 2000,
+                maxLength: 4000,
                 nullable: true);
 
             migrationBuilder.CreateTable(

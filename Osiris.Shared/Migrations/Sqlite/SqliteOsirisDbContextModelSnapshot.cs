@@ -794,7 +794,7 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("KnowledgeCollections")
-                        .HasMaxLength(2000)
+                        .HasMaxLength(4000)
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("LeaseExpiresAt")
