@@ -39,7 +39,8 @@ public static class KnowledgeBenchmark
         var vectors = (int)options.Number("vectors", 100_000);
         var pdfPages = (int)options.Number("pages", 300);
         var root = RepositoryRoot();
-        Console.WriteLine($"OSIRIS knowledge benchmark: mode {options.Mode}, {chunks:N0} passages for query latency, {vectors:N0} vectors, {pdfPages} PDF pages");
+        Console.WriteLine($"OSIRIS knowledge benchmark: mode {options.Mode}, {chunks:N0} passages for query latency, {vectors:N0} vectors, {pdfPages} PDF pages; " +
+                          $"synthetic text from a vocabulary of {Vocabulary.Length:N0} words");
 
         DistributedApplication? app = null;
         string database;
@@ -53,7 +54,7 @@ public static class KnowledgeBenchmark
             await app.StartAsync();
             await app.ResourceNotifications.WaitForResourceHealthyAsync("mcpserver");
             await app.ResourceCommands.ExecuteCommandAsync("mcpserver", Aspire.Hosting.ApplicationModel.KnownResourceCommands.StopCommand);
-            database = (await app.GetConnectionStringAsync("osiris"))!;
+            database = (await app.GetConnectionStringAsync("postgres"))!; // the local mode names its server resource so; it points at the osiris database
         }
         else
         {
@@ -270,11 +271,10 @@ public static class KnowledgeBenchmark
         return document.Id;
     }
 
-    private static readonly string[] Vocabulary =
-        ["firmware", "rollback", "router", "gateway", "certificate", "renewal", "backup", "restore", "latency", "replica", "failover", "invoice",
-         "refund", "warranty", "shipping", "password", "account", "export", "import", "schedule", "alert", "threshold", "quota", "license",
-         "upgrade", "cluster", "database", "index", "cache", "queue", "timeout", "retry", "token", "session", "audit", "policy", "storage",
-         "network", "sensor", "battery", "display", "printer", "scanner", "driver", "module", "plugin", "template", "report", "dashboard"];
+    /// <summary>The synthetic corpus speaks the words of OSIRIS's own docs (a few thousand), so a query matches some passages, not all.</summary>
+    private static readonly string[] Vocabulary = Directory.GetFiles(Path.Combine(RepositoryRoot(), "docs"), "*.md")
+        .SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f).ToLowerInvariant(), "[a-z]{4,}").Select(m => m.Value))
+        .Distinct().Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>A manual of <paramref name="sections"/> sections of two paragraphs each (one passage per section).</summary>
     private static string Markdown(int seed, int sections)

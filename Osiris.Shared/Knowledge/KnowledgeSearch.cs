@@ -142,7 +142,7 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
         return await db.Database.SqlQuery<LexicalRow>($"""
             SELECT r."ChunkId", r."Score",
                    ts_headline('english', c."Text", to_tsquery('english', {tsquery}), 'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=1') AS "Snippet"
-            FROM (SELECT c."Id" AS "ChunkId", ts_rank_cd(c."SearchVector", q)::float8 AS "Score"
+            FROM (SELECT c."Id" AS "ChunkId", ts_rank(c."SearchVector", q)::float8 AS "Score"
                   FROM knowledge_chunks c, to_tsquery('english', {tsquery}) q
                   WHERE c."SearchVector" @@ q AND c."CollectionId" = ANY({idArray})
                   ORDER BY 2 DESC LIMIT {depth}) r
