@@ -5,7 +5,6 @@ using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Security;
 using Osiris.McpServer.Tools;
 using Osiris.McpServer.Workspaces;
-using Osiris.Shared.Knowledge;
 using Osiris.Shared.Storage;
 
 namespace Osiris.McpServer.Hosting;
@@ -17,7 +16,6 @@ public static class McpServerSetup
     {
         builder.Services.AddOptions<WorkspaceOptions>().BindConfiguration(WorkspaceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section);
         builder.Services.AddOptions<McpSecurityOptions>().BindConfiguration("Mcp")
             .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["Osiris:McpToken"]);
 
@@ -28,7 +26,6 @@ public static class McpServerSetup
         builder.Services.AddSingleton<SandboxEnvironment>();
         builder.Services.AddSingleton<CommandRunner>();
         builder.Services.AddHealthChecks().AddCheck<SandboxHealthCheck>(SandboxHealthCheck.Name, tags: [SandboxHealthCheck.Name]);
-        builder.Services.AddSingleton<KnowledgeFolder>();
         builder.Services.AddScoped<KnowledgeAccess>();
         // The knowledge base lives in the OSIRIS database. A server started on its own (stdio, --root) without one keeps
         // a SQLite file of its own in the user's data folder, so search_knowledge works there too.
@@ -38,9 +35,7 @@ public static class McpServerSetup
                 "osiris", "mcp-knowledge.db");
             builder.Configuration[$"ConnectionStrings:{StorageExtensions.ConnectionName}"] = $"Data Source={file}";
         }
-        builder.AddOsirisStorage();
-        builder.AddOsirisKnowledge();
-        builder.Services.AddSingleton<KnowledgeIndexer>();
+        builder.AddKnowledgeIndexing();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KnowledgeIndexer>());
 
         return builder.Services

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Osiris.McpServer.Knowledge;
 using Osiris.Shared.Contracts;
@@ -37,12 +36,7 @@ public sealed class KnowledgeHarness : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(settings);
         }
-        builder.AddOsirisStorage();
-        builder.AddOsirisKnowledge();
-        builder.Services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section);
-        builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<KnowledgeFolder>();
-        builder.Services.AddSingleton<KnowledgeIndexer>();
+        builder.AddKnowledgeIndexing();
         var host = builder.Build();
         await host.Services.MigrateOsirisDatabaseAsync();
         return new KnowledgeHarness(host);
