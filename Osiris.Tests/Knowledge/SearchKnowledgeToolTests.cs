@@ -62,6 +62,8 @@ public sealed class SearchKnowledgeToolTests(SearchKnowledgeToolTests.Server ser
 
     private async Task<T> WithDbAsync<T>(Func<OsirisDbContext, Task<T>> work)
     {
+        // The server creates its database in the background after it starts.
+        await server.Services.GetRequiredService<Osiris.McpServer.Knowledge.KnowledgeIndexer>().Ready.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         await using var scope = server.Services.CreateAsyncScope();
         return await work(scope.ServiceProvider.GetRequiredService<OsirisDbContext>());
     }
