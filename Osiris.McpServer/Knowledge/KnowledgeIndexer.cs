@@ -186,7 +186,7 @@ public sealed class KnowledgeIndexer(
             _embedPending = false;
             return false;
         }
-        var options = new EmbeddingGenerationOptions { AdditionalProperties = new() { ["taskType"] = "RETRIEVAL_DOCUMENT" } };
+        var options = new EmbeddingGenerationOptions { AdditionalProperties = new() { [GeminiEmbeddingGenerator.TaskTypeKey] = GeminiEmbeddingGenerator.RetrievalDocument } };
         // The title path goes with the text: "Returns › Damaged goods" says what a short passage is about.
         static string Input(KnowledgeChunkRecord c) => $"{c.TitlePath}\n\n{c.Text}";
         try

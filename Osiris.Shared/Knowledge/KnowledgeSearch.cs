@@ -50,7 +50,7 @@ public sealed partial class KnowledgeSearch(OsirisDbContext db, VectorIndex vect
         {
             try
             {
-                var options = new EmbeddingGenerationOptions { AdditionalProperties = new() { ["taskType"] = "RETRIEVAL_QUERY" } };
+                var options = new EmbeddingGenerationOptions { AdditionalProperties = new() { [GeminiEmbeddingGenerator.TaskTypeKey] = GeminiEmbeddingGenerator.RetrievalQuery } };
                 var vector = (await generator.GenerateAsync([query], options, ct))[0].Vector.ToArray();
                 semantic = [.. await vectors.SearchAsync(db, embeddings.Signature!, vector, scope.Keys.ToHashSet(), depth, ct)];
             }

@@ -37,8 +37,8 @@ public enum FakeEmbeddingProvider
 /// </remarks>
 public sealed class FakeEmbeddingServer : IAsyncDisposable
 {
-    public const string OpenAIKey = "sk-test-osiris-embeddings-0123456789";
-    public const string GeminiKey = "AIzaSyTest-osiris-embeddings-0123456789";
+    public const string OpenAIKey = "test-openai-embeddings-key";
+    public const string GeminiKey = "test-gemini-embeddings-key";
 
     public static readonly IReadOnlyDictionary<string, int> OpenAIModels = new Dictionary<string, int>
     {
