@@ -55,6 +55,11 @@ public static class Extensions
 #pragma warning restore EXTEXP0001
         builder.Services.AddScoped<EmailSender>();
         builder.Services.AddHttpClient(Status.StatusApi.McpClientName, http => http.BaseAddress = new Uri("http://mcpserver"));
+        // A restore or fork is not sent twice by a hidden retry: the caller sees the MCP server's answer.
+#pragma warning disable EXTEXP0001
+        builder.Services.AddHttpClient<Tasks.CheckpointClient>((sp, http) => Tasks.CheckpointClient.Configure(http, sp.GetRequiredService<IConfiguration>()))
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
         builder.Services.AddHostedService<ReplyDispatcher>();
 
         builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -38,6 +38,7 @@ app.MapOpenApi().AllowAnonymous();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapTaskControlApi();
+app.MapTimeTravelApi();
 app.MapBrainsApi();
 app.MapSpendApi();
 app.MapStreamApi();

@@ -23,7 +23,8 @@ var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"] ?? Path.Combine(dataDir, "workspaces"))
     .WithInfrastructure(infrastructure) // the knowledge base lives in the database; the MCP server indexes it
     .WithOsirisDefaults();
-api.WithReference(mcpServer); // for the sandbox's state in GET /api/v1/status; the API does not wait for it
+// For the sandbox's state in GET /api/v1/status, and the workspaces' checkpoints (with the MCP token); the API does not wait for it.
+api.WithReference(mcpServer).WithEnvironment("Osiris__McpToken", mcpToken);
 
 var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithHttpEndpoint(name: "http")

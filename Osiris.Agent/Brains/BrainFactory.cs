@@ -40,6 +40,13 @@ public sealed class BrainFactory(
         }
     }
 
+    /// <summary>A replay task's brain (per task: it answers from that task's recorded run), traced and logged like the others.</summary>
+    public IChatClient ForReplay(Loop.TaskRun run) =>
+        new ChatClientBuilder(new ReplayChatClient(run))
+            .UseOpenTelemetry(loggers, configure: otel => otel.EnableSensitiveData = false)
+            .UseLogging(loggers)
+            .Build(services);
+
     private IChatClient CreateProvider(string brain)
     {
         var provider = settings.Value.For(brain);

@@ -14,6 +14,7 @@ namespace Osiris.Agent.Loop;
 public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILogger logger) : IChatClient
 {
     private int _consecutiveFailures;
+    private IChatClient? _replay;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
@@ -26,7 +27,7 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
         {
             throw new NoModelException();
         }
-        var client = brains.Get(brain);
+        var client = brain == BrainNames.Replay ? _replay ??= brains.ForReplay(run) : brains.Get(brain);
         var callOptions = options?.Clone() ?? new ChatOptions();
         callOptions.ModelId = model;
         logger.LogInformation("Task {TaskId} step {Step}: calling {Brain} model {Model}{Offline}", run.TaskId, run.Step, brain, model,
@@ -80,6 +81,10 @@ public sealed class BrainRouterChatClient(TaskRun run, BrainFactory brains, ILog
         if (run.Options.FallbackAfterFailures <= 0 || ++_consecutiveFailures < run.Options.FallbackAfterFailures)
         {
             return;
+        }
+        if (brain == BrainNames.Replay)
+        {
+            return; // a replay answers from its recording; no provider can stand in for it
         }
         var real = brains.Settings.ConfiguredBrains().Where(b => b != BrainNames.Offline).ToList();
         var next = real.SkipWhile(b => b != brain).Skip(1).FirstOrDefault() ?? real.FirstOrDefault(b => b != brain);

@@ -110,9 +110,10 @@ public static class Conversation
                         (results ??= new ChatMessage(ChatRole.Tool, [])).Contents.Add(Result(callId, result.GetProperty("result").GetString() ?? "", failed));
                     }
                     break;
+                case (MessageKinds.Restore, _):
                 case (_, MessageRoles.User):
                     seenPersonMessages.Add(message.Id);
-                    var said = new ChatMessage(ChatRole.User, personText is null ? message.Text : personText(message.Text));
+                    var said = new ChatMessage(ChatRole.User, personText is null || message.Kind == MessageKinds.Restore ? message.Text : personText(message.Text));
                     if (assistant is null)
                     {
                         history.Add(said);

@@ -175,7 +175,7 @@ public sealed class TaskRunner(
                 var inbox = await ReadNewPersonMessagesAsync(run, ct);
                 if (inbox.Count > 0)
                 {
-                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, run.PersonText(m.Text))));
+                    history.AddRange(inbox.Select(m => new ChatMessage(ChatRole.User, run.InboxText(m))));
                     continue;
                 }
                 if (answer.Length == 0)
@@ -214,7 +214,7 @@ public sealed class TaskRunner(
             var said = await ReadNewPersonMessagesAsync(run, ct);
             if (said.Count > 0)
             {
-                history.Add(new ChatMessage(ChatRole.User, string.Join("\n\n", said.Select(m => $"[The person wrote while you worked:] {run.PersonText(m.Text)}"))));
+                history.Add(new ChatMessage(ChatRole.User, string.Join("\n\n", said.Select(m => m.Kind == MessageKinds.Restore ? m.Text : $"[The person wrote while you worked:] {run.PersonText(m.Text)}"))));
             }
         }
     }
@@ -285,7 +285,8 @@ public sealed class TaskRunner(
         {
             system += " When you use passages from search_knowledge, cite each by its source id in square brackets, e.g. [3f2a9c1b-4], so the person can check it.";
         }
-        if (run.IsFromChannel)
+        system += LinkNote(task);
+        if (run.IsFromChannel && task.OriginKind is null)
         {
             system += " This task came from an outside sender on a public channel; your final report is sent back to them" +
                       (run.ReplyMode == ReplyModes.Review ? " after a person reviews it" : "") +
@@ -296,11 +297,22 @@ public sealed class TaskRunner(
         return Conversation.Rebuild(system, $"Task: {task.Title}\n\n{run.PersonText(task.Description)}", stored, run.SeenMessages, run.PersonText);
     }
 
-    /// <summary>Person messages stored since the model last saw the conversation (each is handed over once).</summary>
+    private static string LinkNote(TaskRecord task) => task.OriginKind switch
+    {
+        OriginKinds.Fork => $" This task is a fork of task {task.OriginTaskId} from its checkpoint {task.OriginCheckpointId}: the workspace and the " +
+                            "conversation are as they were at that point." + (task.Source is TaskSources.WhatsApp or TaskSources.Email
+                                ? " Its report is for the operators; it is not sent to the original sender." : ""),
+        _ => "",
+    };
+
+    /// <summary>
+    /// Person messages, and notes of a workspace restore, stored since the model last saw the conversation (each is
+    /// handed over once).
+    /// </summary>
     public static async Task<List<MessageRecord>> ReadNewPersonMessagesAsync(TaskRun run, CancellationToken ct)
     {
         var messages = await run.ReadAsync(db => db.Messages.AsNoTracking()
-            .Where(m => m.TaskId == run.TaskId && m.Role == MessageRoles.User).OrderBy(m => m.CreatedAt).ToListAsync(ct));
+            .Where(m => m.TaskId == run.TaskId && (m.Role == MessageRoles.User || m.Kind == MessageKinds.Restore)).OrderBy(m => m.CreatedAt).ToListAsync(ct));
         return messages.Where(m => run.SeenMessages.Add(m.Id)).ToList();
     }
 }

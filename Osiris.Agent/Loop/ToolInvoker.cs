@@ -13,7 +13,8 @@ namespace Osiris.Agent.Loop;
 
 /// <summary>What a tool call gave the model, and whether it failed (the loop stops a call that keeps failing the same way).</summary>
 /// <param name="Hits">For a knowledge search, the passages found (as the tool returned them), so the chat can show the sources.</param>
-public sealed record ToolOutcome(string Text, bool Failed, JsonElement? Hits = null);
+/// <param name="Checkpoint">The workspace checkpoint the call made (<c>{id, files, changed}</c>), when it changed files.</param>
+public sealed record ToolOutcome(string Text, bool Failed, JsonElement? Hits = null, JsonElement? Checkpoint = null);
 
 /// <summary>
 /// Runs the model's tool calls on the MCP server and makes each visible — tool_call and tool_result messages,
@@ -56,7 +57,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
 
         var text = Cap(outcome.Text, run.Options.MaxToolOutputChars);
         await StoreAsync(MessageRoles.Tool, MessageKinds.ToolResult, text.Length <= 8000 ? text : text[..8000] + "\n[shortened for display]",
-            new { callId = call.CallId, name, result = text, failed = outcome.Failed, hits = outcome.Hits }, ct,
+            new { callId = call.CallId, name, result = text, failed = outcome.Failed, hits = outcome.Hits, checkpoint = outcome.Checkpoint }, ct,
             published: outcome.Hits is { } hits ? JsonSerializer.SerializeToElement(new { name, hits }, OsirisJson.Options) : null);
         return outcome with { Text = text };
     }
@@ -86,7 +87,8 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         CallToolResult result;
         try
         {
-            result = await mcp.CallAsync(name, arguments, terminal ?? (IProgress<ProgressNotificationValue>)NoProgress.Instance, ct);
+            var meta = new System.Text.Json.Nodes.JsonObject { [CheckpointMeta.Step] = run.Step, [CheckpointMeta.CallId] = callId };
+            result = await mcp.CallAsync(name, arguments, terminal ?? (IProgress<ProgressNotificationValue>)NoProgress.Instance, ct, meta);
         }
         catch (Exception ex) when (ex is McpException or HttpRequestException or IOException)
         {
@@ -105,6 +107,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
         }
 
         var text = string.Join('\n', result.Content.OfType<TextContentBlock>().Select(b => b.Text));
+        JsonElement? checkpoint = result.Meta?[CheckpointMeta.Checkpoint] is { } made ? JsonSerializer.SerializeToElement(made) : null;
         var structured = result.StructuredContent;
         var errorKind = structured is { } e && e.TryGetProperty("errorKind", out var k) ? k.GetString() : null;
         if (terminal is not null)
@@ -113,7 +116,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             long? duration = structured is { } d && d.TryGetProperty("durationMs", out var ms) && ms.ValueKind == JsonValueKind.Number ? ms.GetInt64() : null;
             var output = structured is { } o && o.TryGetProperty("output", out var op) && op.ValueKind == JsonValueKind.String ? op.GetString() : null;
             await terminal.EndAsync(exitCode, duration, output ?? (result.IsError == true ? text : null), fromResult: output is not null);
-            return Judge(text, structured, errorKind, exitCode);
+            return Judge(text, structured, errorKind, exitCode) with { Checkpoint = checkpoint };
         }
         if (result.IsError == true)
         {
@@ -124,7 +127,7 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             await RecordArtifactAsync(written, ct);
         }
         var hits = name == "search_knowledge" && structured is { } found && found.TryGetProperty("results", out var results) ? results.Clone() : (JsonElement?)null;
-        return new ToolOutcome(text, false, hits);
+        return new ToolOutcome(text, false, hits, checkpoint);
     }
 
     /// <summary>Says what kind of failure it was, so the model does not "fix" what no change of its own can fix.</summary>

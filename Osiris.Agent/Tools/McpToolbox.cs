@@ -95,8 +95,9 @@ public sealed class TaskTools(McpToolbox toolbox, Guid taskId, ILogger logger) :
         }
     }
 
+    /// <param name="meta">The request's <c>_meta</c> (the step and call id a checkpoint is tied to); null for none.</param>
     public async Task<CallToolResult> CallAsync(string name, IReadOnlyDictionary<string, object?> arguments, IProgress<ProgressNotificationValue> progress,
-        CancellationToken ct)
+        CancellationToken ct, System.Text.Json.Nodes.JsonObject? meta = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -104,7 +105,8 @@ public sealed class TaskTools(McpToolbox toolbox, Guid taskId, ILogger logger) :
                 ?? throw new McpException($"The MCP server offers no tool named '{name}'. Tools: {string.Join(", ", Tools.Select(t => t.Name))}.");
             try
             {
-                return await tool.CallAsync(arguments, progress, cancellationToken: ct);
+                return await tool.CallAsync(arguments, progress, meta is null ? null : new RequestOptions { Meta = (System.Text.Json.Nodes.JsonObject)meta.DeepClone() },
+                    cancellationToken: ct);
             }
             catch (Exception ex) when (attempt == 1 && SessionLost(ex) && !ct.IsCancellationRequested)
             {

@@ -89,7 +89,7 @@ public sealed class ReplyDispatcher(
             var db = scope.ServiceProvider.GetRequiredService<OsirisDbContext>();
             var since = time.GetUtcNow().AddDays(-7);
             answered = await db.Tasks
-                .Where(t => t.Status == TaskStatuses.Completed && Channels.Contains(t.Source) && t.ReplyAddress != null
+                .Where(t => t.Status == TaskStatuses.Completed && Channels.Contains(t.Source) && t.ReplyAddress != null && t.OriginKind == null
                     && t.UpdatedAt > since && !db.Deliveries.Any(d => d.TaskId == t.Id))
                 .Select(t => t.Id).ToListAsync(ct);
             // Deliveries abandoned mid-way (the replica stopped during a retry) are queued again, their text kept.

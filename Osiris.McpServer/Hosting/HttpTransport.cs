@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using ModelContextProtocol.AspNetCore;
+using Osiris.McpServer.Checkpoints;
 using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Security;
 using Osiris.McpServer.Workspaces;
@@ -31,12 +32,12 @@ public static class HttpTransport
                     // The gatekeeper has checked the header; the root is fixed here, for the whole session.
                     var taskId = Guid.Parse(context.Request.Headers[McpGatekeeper.TaskHeader].ToString());
                     var root = provisioner.ForTask(taskId);
-                    options.Filters.Request.CallToolFilters.Add(next => (request, cancellationToken) =>
+                    options.Filters.Request.CallToolFilters.Add(next => async (request, cancellationToken) =>
                     {
                         var workspace = request.Services!.GetRequiredService<Workspace>();
                         workspace.Root = root;
                         workspace.TaskId = taskId;
-                        return next(request, cancellationToken);
+                        return await request.Services!.GetRequiredService<CheckpointingFilter>().CallAsync(taskId, request, next, cancellationToken);
                     });
                 }
                 return Task.CompletedTask;
@@ -57,8 +58,10 @@ public static class HttpTransport
         {
             app.Logger.LogWarning("Osiris:McpToken is not set: every /mcp request will be refused with 401.");
         }
-        app.UseWhen(context => context.Request.Path.StartsWithSegments("/mcp"), branch => branch.UseMiddleware<McpGatekeeper>());
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/mcp") || context.Request.Path.StartsWithSegments("/checkpoints"),
+            branch => branch.UseMiddleware<McpGatekeeper>());
         app.MapMcp("/mcp");
+        app.MapCheckpoints();
 
         // The sandbox is probed at start, so a missing piece is a warning in the log (and the dashboard) at once.
         _ = app.Services.GetRequiredService<SandboxEnvironment>().Problems;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ModelContextProtocol.Protocol;
+using Osiris.McpServer.Checkpoints;
 using Osiris.McpServer.Knowledge;
 using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Security;
@@ -25,6 +26,10 @@ public static class McpServerSetup
         builder.Services.AddScoped<Workspace>();
         builder.Services.AddSingleton<SandboxEnvironment>();
         builder.Services.AddSingleton<CommandRunner>();
+        builder.Services.AddOptions<CheckpointOptions>().BindConfiguration(CheckpointOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CheckpointStore>();
+        builder.Services.AddSingleton<WorkspaceActivity>();
+        builder.Services.AddSingleton<CheckpointingFilter>();
         builder.Services.AddHealthChecks().AddCheck<SandboxHealthCheck>(SandboxHealthCheck.Name, tags: [SandboxHealthCheck.Name]);
         builder.Services.AddScoped<KnowledgeAccess>();
         // The knowledge base lives in the OSIRIS database. A server started on its own (stdio, --root) without one keeps

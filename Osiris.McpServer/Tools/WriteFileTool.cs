@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using DiffPlex.Renderer;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Osiris.McpServer.Workspaces;
@@ -25,11 +24,11 @@ public sealed class WriteFileTool
             var write = dryRun ? files.Preview(workspace.Root, path, content) : files.Write(workspace.Root, path, content);
             if (dryRun)
             {
-                var preview = UnifiedDiff(write.OldText ?? "", write.NewText, write.Path);
+                var preview = TextDiff.Unified(write.OldText ?? "", write.NewText, write.Path);
                 return ToolResults.Success($"Would {(write.Created ? "create" : "update")} {write.Path} ({write.Size} bytes); nothing was written.\n{preview}",
                     new { path = write.Path, size = write.Size, created = write.Created, diff = preview, dryRun = true });
             }
-            var diff = UnifiedDiff(write.OldText ?? "", write.NewText, write.Path);
+            var diff = TextDiff.Unified(write.OldText ?? "", write.NewText, write.Path);
             var summary = $"{(write.Created ? "Created" : "Updated")} {write.Path} ({write.Size} bytes).";
             return ToolResults.Success($"{summary}\n{diff}", new { path = write.Path, size = write.Size, created = write.Created, diff });
         }
@@ -37,16 +36,5 @@ public sealed class WriteFileTool
         {
             return ToolResults.Error(e.Message);
         }
-    }
-
-    internal static string UnifiedDiff(string oldText, string newText, string path)
-    {
-        // DiffPlex counts the empty piece after a final newline as a line; drop it when both sides end with one,
-        // so hunk headers match what diff -u prints.
-        if ((oldText.Length == 0 || oldText.EndsWith('\n')) && newText.EndsWith('\n'))
-        {
-            (oldText, newText) = (oldText.Length == 0 ? "" : oldText[..^1], newText[..^1]);
-        }
-        return UnidiffRenderer.GenerateUnidiff(oldText, newText, $"a/{path}", $"b/{path}", false, false, 3);
     }
 }

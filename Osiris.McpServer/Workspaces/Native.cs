@@ -35,6 +35,22 @@ internal static partial class Native
         private ushort _pad;
         public ulong Inode;
         public ulong Size;
+        public ulong Blocks;
+        public ulong AttributesMask;
+        public StatxTime AccessTime;
+        public StatxTime BirthTime;
+        public StatxTime ChangeTime;
+        public StatxTime ModifyTime;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct StatxTime
+    {
+        public long Seconds;
+        public uint Nanoseconds;
+        private int _reserved;
+
+        public readonly long Ticks => Seconds * 1_000_000_000 + Nanoseconds;
     }
 
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -45,6 +61,17 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int StatX(int dirFd, string path, int flags, uint mask, out Statx buffer);
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint ReadLinkAt(int dirFd, string path, Span<byte> buffer, nint size);
+
+    /// <summary>The target of the link <paramref name="name"/> in an open directory, as written (never resolved); null when it is not a link.</summary>
+    public static string? LinkTargetAt(int dirFd, string name)
+    {
+        Span<byte> buffer = stackalloc byte[4097];
+        var length = ReadLinkAt(dirFd, name, buffer, buffer.Length);
+        return length < 0 || length >= buffer.Length ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)length]);
+    }
 
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
     public static partial int FChown(int fd, uint uid, uint gid);

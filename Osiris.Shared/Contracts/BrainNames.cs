@@ -10,6 +10,12 @@ public static class BrainNames
 
     public static readonly string[] All = [OpenAI, Gemini, OpenAICompatible, Offline];
 
+    /// <summary>
+    /// Hidden: answers each model turn of a replay with what the model answered in the recorded run. Not in <see cref="All"/>,
+    /// so it is never listed, chosen for a task, or switched to; only <c>POST /api/v1/tasks/{id}/replay</c> sets it.
+    /// </summary>
+    public const string Replay = "replay";
+
     /// <summary>The model each provider uses unless the AppHost's <c>openai-model</c> or <c>gemini-model</c> says otherwise.</summary>
     public const string OpenAIDefaultModel = "gpt-4o";
 

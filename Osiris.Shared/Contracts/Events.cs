@@ -74,6 +74,9 @@ public static class MessageKinds
     public const string Thought = "thought";
     public const string ToolCall = "tool_call";
     public const string ToolResult = "tool_result";
+
+    /// <summary>A system message: a person restored the workspace to a checkpoint. The agent reads it at its next turn.</summary>
+    public const string Restore = "restore";
 }
 
 public sealed record SystemNotificationPayload(string Level, string Text);

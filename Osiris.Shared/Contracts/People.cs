@@ -53,6 +53,9 @@ public static class AuditActions
     public const string TaskCancel = "task.cancel";
     public const string TaskBrain = "task.brain";
     public const string TaskResume = "task.resume";
+    public const string TaskRestore = "task.restore";
+    public const string TaskFork = "task.fork";
+    public const string TaskReplay = "task.replay";
     public const string BrainDefault = "brain.default";
     public const string TrustPolicy = "trust.policy.set";
     public const string TrustSender = "trust.sender.set";

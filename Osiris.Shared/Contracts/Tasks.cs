@@ -63,7 +63,9 @@ public sealed record TaskDto(
     string? SenderLevel = null,
     string? SenderAddress = null,
     string? SenderName = null,
-    IReadOnlyList<string>? KnowledgeCollections = null);
+    IReadOnlyList<string>? KnowledgeCollections = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] TaskOrigin? Origin = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] ReplayReport? Replay = null);
 
 /// <summary><c>POST /api/v1/tasks/{id}/approvals/{approvalId}</c>.</summary>
 public sealed record ApprovalDecision(bool Approve);

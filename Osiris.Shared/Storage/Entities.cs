@@ -65,6 +65,14 @@ public sealed class TaskRecord
     /// </summary>
     public string? KnowledgeCollections { get; set; }
 
+    /// <summary><c>OriginKinds</c>: a fork of another task at a checkpoint, or a replay of a finished run; null for new work.</summary>
+    public string? OriginKind { get; set; }
+    public Guid? OriginTaskId { get; set; }
+    public string? OriginCheckpointId { get; set; }
+
+    /// <summary>A replay's finding (<c>ReplayReport</c> as JSON), written when the replay ends.</summary>
+    public string? ReplayReport { get; set; }
+
     public string EffectiveToolMode => ToolMode ?? (RequireApproval ? ToolModes.ApproveRisky : ToolModes.Autonomous);
 }
 

@@ -89,6 +89,9 @@ public abstract class OsirisDbContext(DbContextOptions options) : IdentityUserCo
             task.HasIndex(t => t.IdempotencyKey).IsUnique();
             task.HasIndex(t => new { t.Source, t.ReplyAddress, t.CreatedAt });
             task.Property(t => t.KnowledgeCollections).HasMaxLength(4000);
+            task.Property(t => t.OriginKind).HasMaxLength(20);
+            task.Property(t => t.OriginCheckpointId).HasMaxLength(40);
+            task.HasIndex(t => t.OriginTaskId);
         });
         modelBuilder.Entity<AuditRecord>(audit =>
         {

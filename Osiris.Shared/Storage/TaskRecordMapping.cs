@@ -11,7 +11,9 @@ public static class TaskRecordMapping
         task.Brain, task.Model, task.RequireApproval, task.Tokens, task.CostUsd, task.Result,
         task.CreatedAt, task.UpdatedAt, task.BudgetUsd, task.UnpricedTokens, task.PausedFor, task.BudgetTokens,
         task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress, task.Sender,
-        KnowledgeScopes.Parse(task.KnowledgeCollections));
+        KnowledgeScopes.Parse(task.KnowledgeCollections),
+        task.OriginKind is { } kind && task.OriginTaskId is { } from ? new TaskOrigin(kind, from, task.OriginCheckpointId) : null,
+        task.ReplayReport is { } report ? System.Text.Json.JsonSerializer.Deserialize<ReplayReport>(report, OsirisJson.Options) : null);
 
     /// <summary>
     /// The result travels once the task ends or pauses; <paramref name="approval"/> while it awaits one;

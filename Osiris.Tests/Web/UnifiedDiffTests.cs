@@ -1,4 +1,3 @@
-using Osiris.McpServer.Tools;
 using Osiris.Web.Diffs;
 
 namespace Osiris.Tests.Web;
@@ -13,7 +12,7 @@ public sealed class UnifiedDiffTests
     [Fact]
     public void TheServerWritesHunkHeadersAsDiffUDoes()
     {
-        var diff = WriteFileTool.UnifiedDiff(Before, After, "src/count.txt");
+        var diff = Osiris.McpServer.Workspaces.TextDiff.Unified(Before, After, "src/count.txt");
         var lines = diff.ReplaceLineEndings("\n").Split('\n');
         Assert.Equal("--- a/src/count.txt", lines[0]);
         Assert.Equal("+++ b/src/count.txt", lines[1]);
@@ -27,7 +26,7 @@ public sealed class UnifiedDiffTests
     [Fact]
     public void ANewFileIsOneHunkOfAddedLines()
     {
-        var diff = WriteFileTool.UnifiedDiff("", "a\nb\n", "new.txt");
+        var diff = Osiris.McpServer.Workspaces.TextDiff.Unified("", "a\nb\n", "new.txt");
         var parsed = UnifiedDiff.Parse(diff);
         Assert.Equal([DiffLineKind.Hunk, DiffLineKind.Added, DiffLineKind.Added], parsed.Select(l => l.Kind));
         Assert.Equal([1, 2], parsed.Where(l => l.Kind == DiffLineKind.Added).Select(l => l.NewNumber!.Value));
@@ -37,7 +36,7 @@ public sealed class UnifiedDiffTests
     [Fact]
     public void TheWebNumbersEachSideAndPairsRemovedWithAddedLines()
     {
-        var parsed = UnifiedDiff.Parse(WriteFileTool.UnifiedDiff(Before, After, "count.txt"));
+        var parsed = UnifiedDiff.Parse(Osiris.McpServer.Workspaces.TextDiff.Unified(Before, After, "count.txt"));
         var removed = Assert.Single(parsed, l => l.Kind == DiffLineKind.Removed);
         Assert.Equal(("five", 5, (int?)null), (removed.Text, removed.OldNumber!.Value, removed.NewNumber));
         var added = parsed.Where(l => l.Kind == DiffLineKind.Added).ToList();

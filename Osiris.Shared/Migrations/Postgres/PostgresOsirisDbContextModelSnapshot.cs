@@ -822,9 +822,23 @@ namespace Osiris.Shared.Migrations.Postgres
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
 
+                    b.Property<string>("OriginCheckpointId")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<string>("OriginKind")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<Guid?>("OriginTaskId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("PausedFor")
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
+
+                    b.Property<string>("ReplayReport")
+                        .HasColumnType("text");
 
                     b.Property<string>("ReplyAddress")
                         .HasMaxLength(320)
@@ -893,6 +907,8 @@ namespace Osiris.Shared.Migrations.Postgres
 
                     b.HasIndex("IdempotencyKey")
                         .IsUnique();
+
+                    b.HasIndex("OriginTaskId");
 
                     b.HasIndex("Status", "CreatedAt");
 

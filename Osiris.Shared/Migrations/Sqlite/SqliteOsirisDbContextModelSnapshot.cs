@@ -808,8 +808,22 @@ namespace Osiris.Shared.Migrations.Sqlite
                         .HasMaxLength(100)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OriginCheckpointId")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OriginKind")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("OriginTaskId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("PausedFor")
                         .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ReplayReport")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ReplyAddress")
@@ -879,6 +893,8 @@ namespace Osiris.Shared.Migrations.Sqlite
 
                     b.HasIndex("IdempotencyKey")
                         .IsUnique();
+
+                    b.HasIndex("OriginTaskId");
 
                     b.HasIndex("Status", "CreatedAt");
 
