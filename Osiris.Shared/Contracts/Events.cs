@@ -44,7 +44,8 @@ public sealed record TaskUpdatePayload(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PausedFor = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? BudgetUsd = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long UnpricedTokens = 0,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PendingReply? Reply = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PendingReply? Reply = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReplayReport? Replay = null)
 {
 }
 

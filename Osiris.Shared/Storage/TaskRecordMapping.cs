@@ -13,7 +13,7 @@ public static class TaskRecordMapping
         task.EffectiveToolMode, task.ReplyMode, task.SenderLevel, task.ReplyAddress, task.Sender,
         KnowledgeScopes.Parse(task.KnowledgeCollections),
         task.OriginKind is { } kind && task.OriginTaskId is { } from ? new TaskOrigin(kind, from, task.OriginCheckpointId) : null,
-        task.ReplayReport is { } report ? System.Text.Json.JsonSerializer.Deserialize<ReplayReport>(report, OsirisJson.Options) : null);
+        Replay(task));
 
     /// <summary>
     /// The result travels once the task ends or pauses; <paramref name="approval"/> while it awaits one;
@@ -22,5 +22,8 @@ public static class TaskRecordMapping
     public static TaskUpdatePayload ToUpdate(this TaskRecord task, ApprovalRequest? approval = null, PendingReply? reply = null) =>
         new(task.Status, task.Step, task.Tokens, task.CostUsd, task.Brain, task.Model, approval,
             task.Status is TaskStatuses.Completed or TaskStatuses.Failed or TaskStatuses.Paused ? task.Result : null,
-            task.Status == TaskStatuses.Paused ? task.PausedFor : null, task.BudgetUsd, task.UnpricedTokens, reply);
+            task.Status == TaskStatuses.Paused ? task.PausedFor : null, task.BudgetUsd, task.UnpricedTokens, reply, Replay(task));
+
+    private static ReplayReport? Replay(TaskRecord task) =>
+        task.ReplayReport is { } report ? System.Text.Json.JsonSerializer.Deserialize<ReplayReport>(report, OsirisJson.Options) : null;
 }

@@ -277,6 +277,31 @@ public sealed class OsirisApi(IHttpClientFactory factory, ApiCredential credenti
         return await ReadAsync<KnowledgeSearchResult>(new HttpRequestMessage(HttpMethod.Get, path), ct);
     }
 
+    /// <summary>A task's stored messages and files (they outlive the event log).</summary>
+    public async Task<TaskHistory?> GetHistoryAsync(Guid id, CancellationToken ct) =>
+        await GetFromJsonAsync<TaskHistory>($"{Tasks}/{id}/history", ct);
+
+    public async Task<ApiResult<CheckpointList>> GetCheckpointsAsync(Guid id, CancellationToken ct) =>
+        await ReadAsync<CheckpointList>(new HttpRequestMessage(HttpMethod.Get, $"{Tasks}/{id}/checkpoints"), ct);
+
+    public async Task<ApiResult<CheckpointDiff>> GetCheckpointDiffAsync(Guid id, string from, string? to, CancellationToken ct) =>
+        await ReadAsync<CheckpointDiff>(new HttpRequestMessage(HttpMethod.Get,
+            $"{Tasks}/{id}/checkpoints/{Uri.EscapeDataString(from)}/diff{(to is null ? "" : "?to=" + Uri.EscapeDataString(to))}"), ct);
+
+    /// <summary>On the client that neither retries nor gives up after 10 s: a restore of a large workspace copies every file, once.</summary>
+    public async Task<ApiResult<RestoreResult>> RestoreCheckpointAsync(Guid id, string checkpointId, CancellationToken ct) =>
+        await ReadAsync<RestoreResult>(new HttpRequestMessage(HttpMethod.Post, $"{Tasks}/{id}/checkpoints/{Uri.EscapeDataString(checkpointId)}/restore"), ct,
+            UploadClientName);
+
+    public async Task<ApiResult<TaskDto>> ForkAsync(Guid id, string checkpointId, ForkRequest request, CancellationToken ct) =>
+        await ReadAsync<TaskDto>(new HttpRequestMessage(HttpMethod.Post, $"{Tasks}/{id}/checkpoints/{Uri.EscapeDataString(checkpointId)}/fork")
+        {
+            Content = JsonContent.Create(request, options: OsirisJson.Options),
+        }, ct, UploadClientName);
+
+    public async Task<ApiResult<TaskDto>> ReplayAsync(Guid id, CancellationToken ct) =>
+        await ReadAsync<TaskDto>(new HttpRequestMessage(HttpMethod.Post, $"{Tasks}/{id}/replay"), ct, UploadClientName);
+
     /// <summary>Ends the session this credential carries (the sign-out button).</summary>
     public async Task<ApiResult> SignOutAsync(CancellationToken ct) => await SendJsonAsync(HttpMethod.Post, "/api/v1/auth/sign-out", null, ct);
 

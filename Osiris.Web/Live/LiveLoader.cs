@@ -32,13 +32,31 @@ public sealed class LiveLoader([FromKeyedServices(OsirisApi.Service)] OsirisApi 
                     break;
                 }
             }
-            store.CompleteDetail(task, history);
+            store.CompleteDetail(task, history, await ReadStoredAsync(id, ct));
             return true;
         }
         catch (Exception e)
         {
             store.AbandonDetail(id, e);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The task's stored messages and files: the view shows them where the event log no longer does (its events are
+    /// deleted after the retention period; the task keeps what it said and wrote). Null when they cannot be read: the
+    /// events alone then show the task, as before.
+    /// </summary>
+    private async Task<Shared.Contracts.TaskHistory?> ReadStoredAsync(Guid id, CancellationToken ct)
+    {
+        try
+        {
+            return await api.GetHistoryAsync(id, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            logger.LogWarning(e, "The stored history of task {TaskId} could not be read", id);
+            return null;
         }
     }
 

@@ -149,7 +149,8 @@ public sealed class LiveStore
     /// The history is loaded: it and the events that arrived meanwhile are folded together in id order (the reducer
     /// drops any id already applied, so nothing shows twice), and from now on the detail stays live.
     /// </summary>
-    public void CompleteDetail(TaskDto task, IEnumerable<OsirisEvent> history)
+    /// <param name="stored">The task's stored messages and files, added where the events no longer show them (retention).</param>
+    public void CompleteDetail(TaskDto task, IEnumerable<OsirisEvent> history, TaskHistory? stored = null)
     {
         DetailSlot? slot;
         lock (_gate)
@@ -164,7 +165,7 @@ public sealed class LiveStore
             {
                 detail = TaskDetailReducer.Apply(detail, e);
             }
-            slot.State = detail;
+            slot.State = stored is null ? detail : TaskDetailReducer.WithStored(detail, stored);
             slot.Pending = null;
         }
         slot.Ready.TrySetResult(true);

@@ -130,6 +130,75 @@ public static class TaskDetailReducer
         return detail with { Terminals = index < 0 ? detail.Terminals.Add(session) : detail.Terminals.SetItem(index, session) };
     }
 
+    /// <summary>
+    /// Adds what the task stored to what its events showed: the messages, file versions and commands whose events the
+    /// retention period deleted (a command's output then comes from its stored result). What an event showed stays as
+    /// the event made it, so a task with its whole event log looks exactly as before.
+    /// </summary>
+    public static TaskDetail WithStored(TaskDetail detail, TaskHistory stored)
+    {
+        var shown = detail.Messages.Select(m => m.Id).ToHashSet();
+        var missing = stored.Messages.Where(m => !shown.Contains(m.Id)).ToList();
+        if (missing.Count > 0)
+        {
+            var added = missing.Select(m => new ChatMessage(m.Id, m.Role, m.Kind, m.Text, true, m.Model, m.CreatedAt,
+                m.Kind == MessageKinds.ToolResult && m.Data is { ValueKind: JsonValueKind.Object } data && data.TryGetProperty("hits", out var hits)
+                    && hits.ValueKind == JsonValueKind.Array ? data.GetRawText() : null));
+            detail = detail with { Messages = [.. detail.Messages.Concat(added).OrderBy(m => m.At)] };
+        }
+
+        var artifacts = detail.Artifacts;
+        foreach (var version in stored.Artifacts)
+        {
+            var index = artifacts.FindIndex(a => a.Path == version.Path);
+            var artifact = index < 0 ? new Artifact(version.Path, []) : artifacts[index];
+            if (artifact.Versions.Any(v => v.Version == version.Version))
+            {
+                continue;
+            }
+            artifact = artifact with
+            {
+                Versions = artifact.Versions.Add(new ArtifactVersion(version.Version, version.Diff, version.Size, version.CreatedAt))
+                    .Sort((x, y) => x.Version.CompareTo(y.Version)),
+            };
+            artifacts = index < 0 ? artifacts.Add(artifact) : artifacts.SetItem(index, artifact);
+        }
+        detail = detail with { Artifacts = artifacts };
+
+        var terminals = detail.Terminals;
+        var results = stored.Messages.Where(m => m.Kind == MessageKinds.ToolResult && m.Data is { ValueKind: JsonValueKind.Object })
+            .Select(m => m.Data!.Value).Where(d => d.TryGetProperty("callId", out _))
+            .GroupBy(d => d.GetProperty("callId").GetString() ?? "").ToDictionary(g => g.Key, g => g.Last());
+        foreach (var call in stored.Messages.Where(m => m.Kind == MessageKinds.ToolCall && m.Data is { ValueKind: JsonValueKind.Object }))
+        {
+            var data = call.Data!.Value;
+            if (!data.TryGetProperty("name", out var name) || name.GetString() != "run_command" || !data.TryGetProperty("callId", out var id)
+                || id.GetString() is not { } callId || terminals.Any(t => t.CommandId == callId))
+            {
+                continue;
+            }
+            var command = data.TryGetProperty("arguments", out var arguments) && arguments.ValueKind == JsonValueKind.Object
+                && arguments.TryGetProperty("command", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
+            var (exitCode, duration, output) = results.TryGetValue(callId, out var result) && result.TryGetProperty("result", out var text)
+                ? ParseResult(text.GetString() ?? "") : (-1, 0L, "[no result was recorded]");
+            terminals = terminals.Add(new TerminalSession(callId, command, [new TerminalChunk("stdout", output)], exitCode, duration, call.CreatedAt));
+        }
+        return detail with { Terminals = [.. terminals.OrderBy(t => t.StartedAt)] };
+    }
+
+    /// <summary>run_command's result text: "exit code N, M ms" (or "no exit code (stopped), M ms"), then the output.</summary>
+    private static (int ExitCode, long DurationMs, string Output) ParseResult(string text)
+    {
+        var lines = text.Split('\n', 2);
+        var head = System.Text.RegularExpressions.Regex.Match(lines[0], @"^(?:exit code (-?\d+)|no exit code \(stopped\)), (\d+) ms");
+        if (!head.Success)
+        {
+            return (-1, 0, text);
+        }
+        var exit = head.Groups[1].Success ? int.Parse(head.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+        return (exit, long.Parse(head.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), lines.Length > 1 ? lines[1] : "");
+    }
+
     /// <summary>An approval shows while the task awaits it; a reply in review shows until an update without it arrives.</summary>
     private static TaskDetail UpdateApproval(TaskDetail detail, TaskUpdatePayload update) => detail with
     {

@@ -42,6 +42,7 @@ public static class TaskListReducer
         PausedFor = update.PausedFor,
         BudgetUsd = update.BudgetUsd ?? task.BudgetUsd,
         UnpricedTokens = update.UnpricedTokens,
+        Replay = update.Replay ?? task.Replay,
         UpdatedAt = at,
     };
 }
