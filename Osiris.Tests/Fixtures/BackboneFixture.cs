@@ -33,6 +33,8 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
 
     /// <summary>The web's viewer key for its shared live view (<c>web-service-key</c>).</summary>
     public string WebServiceKey { get; } = "web-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+    /// <summary>The MCP server's bearer token (<c>mcp-token</c>), so a test can call its tools as the agent does.</summary>
+    public string McpToken { get; } = "mcp-" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     public OsirisApp Osiris { get; private set; } = null!;
     public HttpClient Api { get; private set; } = null!;
     public string RedisConnection { get; private set; } = "";
@@ -71,6 +73,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         Osiris = await OsirisApp.StartAsync(mode,
         [
             $"--Parameters:api-key={ApiKey}",
+            $"--Parameters:mcp-token={McpToken}",
             $"--Parameters:admin-password={AdminPassword}",
             $"--Parameters:web-service-key={WebServiceKey}",
             $"--Parameters:whatsapp-app-secret={WhatsAppSecret}",
