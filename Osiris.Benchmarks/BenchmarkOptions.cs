@@ -37,8 +37,8 @@ public sealed record BenchmarkOptions(string Scenario, string Mode, int Clients,
     public static int Usage(string error)
     {
         Console.Error.WriteLine(error);
-        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]\n" +
-            "  delivery: [--floor]; replay: [--events E] (default 100,000); mcp: [--warmup-seconds W] [--warmup N] [--rounds R]; e2e: [--pages K] [--tasks C] [--warmup W] (defaults K=3, C=5, R=2 webhooks/s, S=60, W=10); auth: [--requests N] (default 2,000, 8 callers)");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge|checkpoints> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]\n" +
+            "  delivery: [--floor]; replay: [--events E] (default 100,000); mcp: [--warmup-seconds W] [--warmup N] [--rounds R]; e2e: [--pages K] [--tasks C] [--warmup W] (defaults K=3, C=5, R=2 webhooks/s, S=60, W=10); auth: [--requests N] (default 2,000, 8 callers); checkpoints: [--files N] [--runs R] (defaults 5,000 and 5)");
         return 2;
     }
 }

@@ -141,7 +141,9 @@ public sealed class CheckpointStore(
     public async Task<StoredCheckpoint> RestoreAsync(Guid taskId, StoredCheckpoint target, string actor, CancellationToken ct)
     {
         await TakeAsync(taskId, null, null, null, "before restore", ct: ct);
-        Materialize(ReadManifest(target.Manifest), provisioner.ForTask(taskId), taskId);
+        var workspace = provisioner.ForTask(taskId);
+        var latest = List(taskId)[^1];
+        Materialize(ReadManifest(target.Manifest), workspace, taskId, ReadManifest(latest.Manifest));
         return (await TakeAsync(taskId, null, target.Step, null, $"restored to {target.Id} by {actor}", always: true, ct: ct))!;
     }
 
@@ -152,7 +154,7 @@ public sealed class CheckpointStore(
         {
             throw new InvalidOperationException($"Task {newTaskId} already has checkpoints.");
         }
-        Materialize(ReadManifest(source.Manifest), provisioner.ForTask(newTaskId), newTaskId);
+        Materialize(ReadManifest(source.Manifest), provisioner.ForTask(newTaskId), newTaskId, current: null);
         return (await TakeAsync(newTaskId, null, source.Step, null, $"forked from task {taskId} at {source.Id}", always: true, ct: ct))!;
     }
 
@@ -336,28 +338,71 @@ public sealed class CheckpointStore(
         {
             return null;
         }
-        var temporary = Path.Combine(StoreRoot, "tmp", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path.GetDirectoryName(temporary)!);
+        // Hashed first, written only when the store lacks those bytes: a file read again (its ctime changed, its bytes
+        // did not) costs a read, not a new file.
         string hash;
         long size;
         using (var source = new FileStream(handle, FileAccess.Read, bufferSize: 0))
-        using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
-            var buffer = new byte[81920];
-            int read;
-            while ((read = source.Read(buffer)) > 0)
+            if (opened.Size <= InMemoryLimit)
             {
-                sha.AppendData(buffer, 0, read);
-                target.Write(buffer, 0, read);
+                var bytes = new byte[(int)opened.Size];
+                var length = source.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+                size = length;
+                hash = Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(0, length)));
+                if (!File.Exists(ObjectPath(hash)))
+                {
+                    var temporary = Temporary();
+                    using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+                    {
+                        target.Write(bytes, 0, length);
+                    }
+                    Keep(temporary, hash);
+                }
             }
-            hash = Convert.ToHexStringLower(sha.GetHashAndReset());
-            size = target.Length;
+            else
+            {
+                hash = Convert.ToHexStringLower(SHA256.HashData(source));
+                size = source.Position;
+                if (!File.Exists(ObjectPath(hash)))
+                {
+                    source.Position = 0;
+                    var temporary = Temporary();
+                    string written;
+                    using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+                    using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+                    {
+                        var buffer = new byte[81920];
+                        int read;
+                        while ((read = source.Read(buffer)) > 0)
+                        {
+                            sha.AppendData(buffer, 0, read);
+                            target.Write(buffer, 0, read);
+                        }
+                        written = Convert.ToHexStringLower(sha.GetHashAndReset());
+                        size = target.Length;
+                    }
+                    Keep(temporary, written);
+                    hash = written; // what was stored is what the entry names, even if the file changed between the two reads
+                }
+            }
         }
-        Keep(temporary, hash);
         // The stat after reading: a file written while it was read is read again next time.
         var after = Native.FStat(fd) ?? opened;
         return new SnapshotEntry("", SnapshotEntry.File, hash, Size: size, Mtime: after.ModifyTime.Ticks, Ctime: after.ChangeTime.Ticks, Inode: after.Inode);
+    }
+
+    /// <summary>Files up to this size are read once into memory, hashed, and written to the store only if it lacks them.</summary>
+    private const long InMemoryLimit = 4 * 1024 * 1024;
+
+    private string Temporary()
+    {
+        var folder = Path.Combine(StoreRoot, "tmp");
+        if (!Directory.Exists(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+        return Path.Combine(folder, Guid.NewGuid().ToString("N"));
     }
 
     /// <summary>Moves a finished temporary file to its content address, or drops it when the store has those bytes already.</summary>
@@ -369,7 +414,11 @@ public sealed class CheckpointStore(
             File.Delete(temporary);
             return;
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(final)!);
+        var folder = Path.GetDirectoryName(final)!;
+        if (!Directory.Exists(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
         try
         {
             File.Move(temporary, final);
@@ -386,8 +435,7 @@ public sealed class CheckpointStore(
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
         if (!File.Exists(ObjectPath(hash)))
         {
-            var temporary = Path.Combine(StoreRoot, "tmp", Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(Path.GetDirectoryName(temporary)!);
+            var temporary = Temporary();
             File.WriteAllBytes(temporary, bytes);
             Keep(temporary, hash);
         }
@@ -408,8 +456,32 @@ public sealed class CheckpointStore(
 
     // ----- restores -----
 
-    /// <summary>Builds the snapshot in a fresh folder beside the workspace, then swaps it in (two renames) and deletes the old one.</summary>
-    private void Materialize(IReadOnlyList<SnapshotEntry> entries, string workspace, Guid taskId)
+    /// <summary>
+    /// Builds the snapshot in a fresh folder beside the workspace, then swaps it in (two renames) and deletes the old one.
+    /// A file whose bytes and executable bit the workspace still has (<paramref name="current"/>, its latest snapshot) is
+    /// hard-linked from there instead of copied — found through directory handles opened without following links, and
+    /// only if it is still the very inode that snapshot read — so undoing a few steps in a large workspace writes little.
+    /// </summary>
+    private void Materialize(IReadOnlyList<SnapshotEntry> entries, string workspace, Guid taskId, IReadOnlyList<SnapshotEntry>? current)
+    {
+        var reusable = current?.Where(e => e.Kind == SnapshotEntry.File && e.Inode != 0)
+            .GroupBy(e => (e.Hash, e.Executable)).ToDictionary(g => g.Key, g => g.First());
+        var rootFd = reusable is { Count: > 0 } ? Native.OpenAt(Native.AtFdCwd, workspace, Native.OPath | Native.ODirectory | Native.ONoFollow | Native.OCloExec, 0) : -1;
+        try
+        {
+            Build(entries, workspace, taskId, reusable, rootFd);
+        }
+        finally
+        {
+            if (rootFd >= 0)
+            {
+                Native.Close(rootFd);
+            }
+        }
+    }
+
+    private void Build(IReadOnlyList<SnapshotEntry> entries, string workspace, Guid taskId,
+        Dictionary<(string? Hash, bool Executable), SnapshotEntry>? reusable, int rootFd)
     {
         var parent = Path.GetDirectoryName(workspace)!;
         var staging = Path.Combine(parent, $".restore-{taskId:N}-{Guid.NewGuid():N}");
@@ -418,6 +490,7 @@ public sealed class CheckpointStore(
         Directory.CreateDirectory(staging);
         try
         {
+            using var folders = new FolderHandles(rootFd);
             foreach (var entry in entries)
             {
                 var full = Path.Combine(staging, Checked(entry.Path));
@@ -430,11 +503,23 @@ public sealed class CheckpointStore(
                         File.CreateSymbolicLink(full, entry.Target!);
                         break;
                     case SnapshotEntry.File:
+                        var mode = entry.Executable ? 0b111_101_101 : 0b110_100_100;
+                        if (rootFd >= 0 && reusable is not null && reusable.TryGetValue((entry.Hash, entry.Executable), out var same)
+                            && folders.TryLink(same, full) is { } linked)
+                        {
+                            // The workspace's own inode, already its owner's: only what differs is set.
+                            if ((linked.Mode & 0xFFF) != mode)
+                            {
+                                SetMode(full, (UnixFileMode)mode);
+                            }
+                            if (asRoot && linked.Uid != owner)
+                            {
+                                Native.LChown(full, owner, owner);
+                            }
+                            continue;
+                        }
                         File.Copy(ObjectPath(entry.Hash!), full);
-                        SetMode(full, entry.Executable
-                            ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
-                              | UnixFileMode.OtherRead | UnixFileMode.OtherExecute
-                            : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+                        SetMode(full, (UnixFileMode)mode);
                         break;
                 }
                 if (asRoot)
@@ -491,5 +576,67 @@ public sealed class CheckpointStore(
         {
             logger.LogWarning(e, "Could not delete {Folder}; delete it by hand", folder);
         }
+    }
+
+    /// <summary>
+    /// The workspace's folders, opened one component at a time without following links; the last one is kept open, since
+    /// a snapshot lists a folder's files one after another.
+    /// </summary>
+    private sealed class FolderHandles(int rootFd) : IDisposable
+    {
+        private string? _path;
+        private int _fd = -1;
+
+        /// <summary>Links the workspace's file <paramref name="entry"/> to <paramref name="target"/> if it is still the inode its snapshot read.</summary>
+        public Native.Statx? TryLink(SnapshotEntry entry, string target)
+        {
+            var slash = entry.Path.LastIndexOf('/');
+            var folder = slash < 0 ? "" : entry.Path[..slash];
+            var name = entry.Path[(slash + 1)..];
+            if (folder != _path)
+            {
+                Open(folder);
+            }
+            var dirFd = folder.Length == 0 ? rootFd : _fd;
+            return dirFd >= 0 && Native.LStatAt(dirFd, name) is { } status && Native.Kind(status.Mode) == FileKind.File && status.Inode == entry.Inode
+                && (long)status.Size == entry.Size && Native.LinkAt(dirFd, name, Native.AtFdCwd, target, 0) == 0
+                ? status : null;
+        }
+
+        private void Open(string folder)
+        {
+            Close();
+            _path = folder;
+            if (folder.Length == 0)
+            {
+                return;
+            }
+            var fd = rootFd;
+            foreach (var part in folder.Split('/'))
+            {
+                var next = Native.OpenAt(fd, part, Native.OPath | Native.ODirectory | Native.ONoFollow | Native.OCloExec, 0);
+                if (fd != rootFd)
+                {
+                    Native.Close(fd);
+                }
+                fd = next;
+                if (fd < 0)
+                {
+                    return;
+                }
+            }
+            _fd = fd;
+        }
+
+        private void Close()
+        {
+            if (_fd >= 0)
+            {
+                Native.Close(_fd);
+            }
+            _fd = -1;
+        }
+
+        public void Dispose() => Close();
     }
 }

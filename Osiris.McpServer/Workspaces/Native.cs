@@ -73,6 +73,10 @@ internal static partial class Native
         return length < 0 || length >= buffer.Length ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)length]);
     }
 
+    /// <summary>linkat with no flags: a link in the last component is linked itself, never followed.</summary>
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkAt(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
+
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
     public static partial int FChown(int fd, uint uid, uint gid);
 

@@ -119,6 +119,10 @@ public sealed class CheckpointTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(root, "latest"), "not a link", Ct);
         (await CallAsync(client, "write_file", new { path = "junk.txt", content = "junk\n" }, 4, "c4")).AssertSucceeded();
         await File.WriteAllTextAsync(Path.Combine(root, "scratch.txt"), "not checkpointed yet", Ct);
+        // A hostile move: the folder the restore must write into becomes a link to a folder outside the workspace.
+        var outside = Directory.CreateTempSubdirectory("osiris-outside-").FullName;
+        Directory.Delete(Path.Combine(root, "docs"), recursive: true);
+        File.CreateSymbolicLink(Path.Combine(root, "docs"), outside);
 
         using var http = Api(task);
         using var response = await http.PostAsync($"/checkpoints/{task}/{good.Id}/restore?actor=ana", null, Ct);
@@ -130,6 +134,8 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal("echo one\n", await File.ReadAllTextAsync(Path.Combine(root, "run.sh"), Ct));
         Assert.True(File.GetUnixFileMode(Path.Combine(root, "run.sh")).HasFlag(UnixFileMode.UserExecute));
         Assert.Equal("# Notes\n", await File.ReadAllTextAsync(Path.Combine(root, "docs/notes.md"), Ct));
+        Assert.Null(new DirectoryInfo(Path.Combine(root, "docs")).LinkTarget);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
         Assert.Equal("run.sh", new FileInfo(Path.Combine(root, "latest")).LinkTarget);
         Assert.False(File.Exists(Path.Combine(root, "junk.txt")));
         Assert.Empty((await DiffAsync(task, good.Id, restore.Checkpoint.Id)).Files);
