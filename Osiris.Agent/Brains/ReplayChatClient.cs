@@ -16,9 +16,10 @@ namespace Osiris.Agent.Brains;
 /// (<see cref="ReplayReport"/>), else it reports that the whole run reproduced.
 /// </summary>
 /// <remarks>
-/// Turns are matched by position (the n-th model turn answers as the n-th recorded one). Durations in
-/// <c>run_command</c> results differ on every run and are not compared. A recorded answer without tool calls ends
-/// the replay: a run that went on after a person's message cannot be replayed past it, since no person speaks here.
+/// Turns are matched by position (the n-th model turn answers as the n-th recorded one). A command's duration and the
+/// interleaving of its stdout and stderr lines are not compared (<see cref="Normalize"/>). A recorded answer without
+/// tool calls ends the replay: a run that went on after a person's message cannot be replayed past it, since no person
+/// speaks here.
 /// </remarks>
 public sealed partial class ReplayChatClient(TaskRun run) : IChatClient
 {
@@ -108,11 +109,24 @@ public sealed partial class ReplayChatClient(TaskRun run) : IChatClient
     private static int CallsUpTo(List<ChatMessage> recorded, int turn) =>
         recorded.Take(turn).Sum(m => m.Contents.OfType<FunctionCallContent>().Count());
 
-    /// <summary>What may differ between two runs of the same command: its duration.</summary>
-    public static string Normalize(string result) => Duration().Replace(result.Replace("\r\n", "\n"), "$1", 1);
+    /// <summary>
+    /// What may differ between two runs of the same command: its duration, and how its stdout and stderr lines
+    /// interleave (they come through two pipes, whose order against each other is not fixed). A command's result is
+    /// compared by its exit code and its lines in any order; every other result as it is.
+    /// </summary>
+    public static string Normalize(string result)
+    {
+        var text = result.Replace("\r\n", "\n");
+        if (CommandHead().Match(text) is not { Success: true } head)
+        {
+            return text;
+        }
+        var lines = text.Split('\n');
+        return head.Groups[1].Value + lines[0][head.Length..] + "\n" + string.Join("\n", lines.Skip(1).Order(StringComparer.Ordinal));
+    }
 
-    [GeneratedRegex(@"^((?:exit code -?\d+|no exit code \(stopped\))), \d+ ms", RegexOptions.Multiline)]
-    private static partial Regex Duration();
+    [GeneratedRegex(@"\A((?:exit code -?\d+|no exit code \(stopped\))), \d+ ms")]
+    private static partial Regex CommandHead();
 
     public static string Describe(ReplayReport report) => report.Reproduced
         ? $"Replay reproduced the recorded run: {report.Turns} model turns, {report.ToolCalls} tool calls, every tool result the same." +
