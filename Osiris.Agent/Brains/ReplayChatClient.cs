@@ -23,7 +23,7 @@ namespace Osiris.Agent.Brains;
 /// </remarks>
 public sealed partial class ReplayChatClient(TaskRun run) : IChatClient
 {
-    public const string Model = "recorded-run";
+    public const string Model = BrainNames.ReplayModel;
 
     private List<ChatMessage>? _recording;
 

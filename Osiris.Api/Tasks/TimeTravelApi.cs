@@ -136,16 +136,9 @@ public static class TimeTravelApi
         var stored = await db.Messages.AsNoTracking().Where(m => m.TaskId == id).OrderBy(m => m.CreatedAt).ThenBy(m => m.Id).ToListAsync(ct);
         var copied = ConversationUpTo(stored, checkpoint);
         var cutTime = copied.Count > 0 ? copied[^1].CreatedAt : original.CreatedAt;
-        var fork = TaskIntake.NewTaskRecord(new NewTask(Shorten($"Fork of {original.Title}"), original.Description, original.Source,
-            request.Brain ?? (original.Brain == BrainNames.Replay ? null : original.Brain), request.Model ?? (request.Brain is null && original.Brain != BrainNames.Replay ? original.Model : null),
-            original.RequireApproval), now);
-        fork.ToolMode = original.EffectiveToolMode;
-        fork.SenderLevel = original.SenderLevel;
-        fork.Sender = original.Sender;
-        fork.KnowledgeCollections = original.KnowledgeCollections;
-        fork.OriginKind = OriginKinds.Fork;
-        fork.OriginTaskId = id;
-        fork.OriginCheckpointId = checkpoint.Id;
+        var fork = Linked(original, OriginKinds.Fork, checkpoint.Id, $"Fork of {original.Title}",
+            request.Brain ?? (original.Brain == BrainNames.Replay ? null : original.Brain),
+            request.Model ?? (request.Brain is null && original.Brain != BrainNames.Replay ? original.Model : null), now);
         fork.Step = copied.Select(StepOf).Max() ?? 0;
 
         // The workspace first: the agent must never start the fork on an empty folder.
@@ -204,18 +197,29 @@ public static class TimeTravelApi
                 detail: $"Task {id} has no recorded model turns to replay.");
         }
         var now = time.UtcNow();
-        var replay = TaskIntake.NewTaskRecord(new NewTask(Shorten($"Replay of {original.Title}"), original.Description, original.Source,
-            BrainNames.Replay, "recorded-run", original.RequireApproval), now);
-        replay.ToolMode = original.EffectiveToolMode;
-        replay.SenderLevel = original.SenderLevel;
-        replay.Sender = original.Sender;
-        replay.KnowledgeCollections = original.KnowledgeCollections;
-        replay.OriginKind = OriginKinds.Replay;
-        replay.OriginTaskId = id;
+        var replay = Linked(original, OriginKinds.Replay, null, $"Replay of {original.Title}", BrainNames.Replay, BrainNames.ReplayModel, now);
         db.Tasks.Add(replay);
         AuditLog.Add(db, time, http, AuditActions.TaskReplay, $"task:{id}", new { replay = replay.Id });
         await publisher.PublishAsync(db, EventTypes.TaskCreated, replay.Id, replay.ToDto(), ct);
         return TypedResults.Created($"/api/v1/tasks/{replay.Id}", replay.ToDto());
+    }
+
+    /// <summary>
+    /// A task made from another: it keeps the original's source, tool mode, sender, sender level and knowledge scope (so
+    /// a stranger's words stay marked untrusted and their limits hold) but gets no reply address — it never answers a
+    /// channel sender — and says where it came from.
+    /// </summary>
+    private static TaskRecord Linked(TaskRecord original, string kind, string? checkpointId, string title, string? brain, string? model, DateTimeOffset now)
+    {
+        var task = TaskIntake.NewTaskRecord(new NewTask(Shorten(title), original.Description, original.Source, brain, model, original.RequireApproval), now);
+        task.ToolMode = original.EffectiveToolMode;
+        task.SenderLevel = original.SenderLevel;
+        task.Sender = original.Sender;
+        task.KnowledgeCollections = original.KnowledgeCollections;
+        task.OriginKind = kind;
+        task.OriginTaskId = original.Id;
+        task.OriginCheckpointId = checkpointId;
+        return task;
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ public static class BrainNames
     /// </summary>
     public const string Replay = "replay";
 
+    /// <summary>The model a replay task names: the recorded run it answers from.</summary>
+    public const string ReplayModel = "recorded-run";
+
     /// <summary>The model each provider uses unless the AppHost's <c>openai-model</c> or <c>gemini-model</c> says otherwise.</summary>
     public const string OpenAIDefaultModel = "gpt-4o";
 
