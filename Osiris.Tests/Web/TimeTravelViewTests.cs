@@ -79,10 +79,14 @@ public sealed class TimeTravelViewTests(EmbeddedBackboneFixture fixture)
 
         // A fork from step 3 opens as its own task, which says where it came from.
         await checkpoints.Nth(2).Locator("[data-testid=checkpoint-fork]").ClickAsync();
+        await checkpoints.Nth(2).Locator("[data-testid=fork-message]").FillAsync("Keep the chair at 49.00; only add the lamp.");
+        await checkpoints.Nth(2).Locator("[data-testid=checkpoint-fork-confirm]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=task-origin]")).ToContainTextAsync("Fork of an earlier task at cp-3");
         await Assertions.Expect(page.Locator("[data-testid=task-heading]")).ToHaveTextAsync("Fork of Price list for the spring catalogue");
         await Assertions.Expect(page.Locator("[data-testid=checkpoint]")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("[data-testid=checkpoint]")).ToContainTextAsync("2 files");
+        // The conversation up to the fork point came along, and the person's words to continue with follow it.
+        await Assertions.Expect(page.Locator("[data-testid=message]", new() { HasTextString = "Keep the chair at 49.00; only add the lamp." })).ToHaveCountAsync(1);
     }
 
     [Fact]
@@ -121,5 +125,46 @@ public sealed class TimeTravelViewTests(EmbeddedBackboneFixture fixture)
         var terminal = page.Locator("[data-testid=terminal][data-command-id='call-old-1']");
         await Assertions.Expect(terminal.Locator("[data-testid=exit-code]")).ToHaveTextAsync("exit 0");
         await Assertions.Expect(terminal.Locator(".xterm-rows")).ToContainTextAsync("1204 rows.csv");
+    }
+
+    [Fact]
+    public async Task AFinishedTaskOffersAReplayAndAReplayShowsWhereItDivergedSideBySide()
+    {
+        var original = await fixture.CreateTaskAsync("Nightly export");
+        var at = DateTimeOffset.UtcNow;
+        var finding = new ReplayReport(false, 4, 2, Step: 3, Tool: "run_command", Arguments: JsonSerializer.SerializeToElement(new { command = "python3 --version" }),
+            Recorded: "exit code 0, 20 ms\nPython 3.11.2", Replayed: "exit code 0, 18 ms\nPython 3.13.1");
+        var replayed = new TaskRecord
+        {
+            Id = Guid.CreateVersion7(), Title = "Replay of Nightly export", Description = "from a test", Source = "api", Status = "completed",
+            Brain = BrainNames.Replay, Model = BrainNames.ReplayModel, OriginKind = OriginKinds.Replay, OriginTaskId = original.Id,
+            ReplayReport = JsonSerializer.Serialize(finding, OsirisJson.Options), Result = "Replay diverged at step 3", CreatedAt = at, UpdatedAt = at,
+        };
+        await using (var db = fixture.CreateDbContext())
+        {
+            db.Messages.Add(new MessageRecord { Id = Guid.CreateVersion7(), TaskId = original.Id, Role = "assistant", Kind = "plan", Text = "1. Export", CreatedAt = at });
+            db.Tasks.Add(replayed);
+            await db.SaveChangesAsync(Ct);
+        }
+        await fixture.CompleteTaskAsync(original.Id, "Exported.");
+
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.OpenAsync(Web, $"/tasks/{replayed.Id}");
+        await Chromium.WaitLiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=task-origin]")).ToContainTextAsync("Replay of an earlier task");
+        await Assertions.Expect(page.Locator("[data-testid=replay-report]")).ToContainTextAsync("Diverged at step 3");
+        await Assertions.Expect(page.Locator("[data-testid=replay-recorded]")).ToContainTextAsync("Python 3.11.2");
+        await Assertions.Expect(page.Locator("[data-testid=replay-replayed]")).ToContainTextAsync("Python 3.13.1");
+        // A replay is not replayed again from the page.
+        await Assertions.Expect(page.Locator("[data-testid=replay-task]")).ToHaveCountAsync(0);
+
+        // The original offers a replay; it opens as a new task on the replay brain.
+        await page.GotoAsync(new Uri(Web, $"/tasks/{original.Id}").ToString());
+        await Chromium.WaitLiveAsync(page);
+        await page.Locator("[data-testid=replay-task]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=task-heading]")).ToHaveTextAsync("Replay of Nightly export");
+        await Assertions.Expect(page.Locator("[data-testid=task-origin]")).ToContainTextAsync("Replay of an earlier task");
+        Assert.DoesNotContain(replayed.Id.ToString(), page.Url);
+        Assert.DoesNotContain(original.Id.ToString(), page.Url);
     }
 }
