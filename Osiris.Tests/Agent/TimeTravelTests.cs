@@ -203,4 +203,51 @@ public sealed class TimeTravelTests(AgentFixture fixture)
         Assert.False(await check.Deliveries.AnyAsync(d => d.TaskId == replay.Id, Ct));
         Assert.DoesNotContain(fixture.Graph.Requests, r => r.Body.GetRawText().Contains("Replay reproduced", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task ARestoreIsRefusedWhileACommandRunsAndTheAgentIsToldOfItAtItsNextTurn()
+    {
+        RequireSandbox();
+        var marker = $"restore-{Guid.NewGuid():N}"[..20];
+        Guid taskId = default;
+        var restored = 0;
+        fixture.OpenAI.Script(marker, results => results switch
+        {
+            0 => new Turn("Writing the notes.", [("write_file", new { path = "notes.txt", content = "first\n" })]),
+            1 => new Turn(null, [("run_command", new { command = "echo started; sleep 3; echo second > notes.txt" })]),
+            // While the model thinks after the command, a person takes the workspace back to the first write.
+            _ => new Turn("Done.", Before: async () =>
+            {
+                if (Interlocked.Exchange(ref restored, 1) == 0)
+                {
+                    using var response = await fixture.Api.PostAsync($"/api/v1/tasks/{taskId}/checkpoints/cp-2/restore", null, Ct);
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                }
+            }),
+        });
+        using var created = await fixture.Api.PostAsJsonAsync("/api/v1/tasks", new { title = $"{marker} task", description = "Keep notes.", brain = "openai" }, Ct);
+        var task = (await created.Content.ReadFromJsonAsync<TaskDto>(OsirisJson.Options, Ct))!;
+        taskId = task.Id;
+        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
+        var events = await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
+
+        // The command is running in the workspace: no restore now.
+        using (var refused = await fixture.Api.PostAsync($"/api/v1/tasks/{task.Id}/checkpoints/cp-2/restore", null, Ct))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        }
+        await stream.ReadTaskAsync(e => e.Ends(), events);
+        Assert.Equal("completed", events[^1].Status());
+
+        var checkpoints = await CheckpointsAsync(task.Id);
+        Assert.Equal(["start", null, null, "restored to cp-2 by api-key"], checkpoints.Select(c => c.Note));
+        Assert.Equal([null, "write_file", "run_command", null], checkpoints.Select(c => c.Tool));
+        var back = (await fixture.Api.GetFromJsonAsync<CheckpointDiff>($"/api/v1/tasks/{task.Id}/checkpoints/cp-2/diff", OsirisJson.Options, Ct))!;
+        Assert.Empty(back.Files);
+        // The model's next turn after the restore carried the note, after the command's result.
+        var last = fixture.OpenAI.RequestsFor(marker)[^1].GetProperty("messages").EnumerateArray().ToList();
+        Assert.Contains("restored the workspace to checkpoint cp-2", last[^1].GetProperty("content").ToString());
+        Assert.Equal("user", last[^1].GetProperty("role").GetString());
+        Assert.Contains(events, e => e.Type == "system_notification" && e.Payload.GetProperty("text").GetString()!.Contains("workspace restored to checkpoint cp-2"));
+    }
 }
