@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
 using Osiris.Agent.Loop;
@@ -21,7 +20,7 @@ namespace Osiris.Agent.Brains;
 /// tool calls ends the replay: a run that went on after a person's message cannot be replayed past it, since no person
 /// speaks here.
 /// </remarks>
-public sealed partial class ReplayChatClient(TaskRun run) : IChatClient
+public sealed class ReplayChatClient(TaskRun run) : IChatClient
 {
     public const string Model = BrainNames.ReplayModel;
 
@@ -117,16 +116,13 @@ public sealed partial class ReplayChatClient(TaskRun run) : IChatClient
     public static string Normalize(string result)
     {
         var text = result.Replace("\r\n", "\n");
-        if (CommandHead().Match(text) is not { Success: true } head)
+        if (!CommandResultText.TryParseHead(text, out var exitCode, out _, out var length))
         {
             return text;
         }
         var lines = text.Split('\n');
-        return head.Groups[1].Value + lines[0][head.Length..] + "\n" + string.Join("\n", lines.Skip(1).Order(StringComparer.Ordinal));
+        return CommandResultText.Status(exitCode) + lines[0][length..] + "\n" + string.Join("\n", lines.Skip(1).Order(StringComparer.Ordinal));
     }
-
-    [GeneratedRegex(@"\A((?:exit code -?\d+|no exit code \(stopped\))), \d+ ms")]
-    private static partial Regex CommandHead();
 
     public static string Describe(ReplayReport report) => report.Reproduced
         ? $"Replay reproduced the recorded run: {report.Turns} model turns, {report.ToolCalls} tool calls, every tool result the same." +

@@ -256,12 +256,20 @@ public static class TimeTravelApi
     }
 
     private static string? CallIdOf(MessageRecord message) =>
-        message.Data is { } data && JsonDocument.Parse(data).RootElement is { ValueKind: JsonValueKind.Object } root
-        && root.TryGetProperty("callId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+        DataProperty(message, "callId") is { ValueKind: JsonValueKind.String } id ? id.GetString() : null;
 
     private static int? StepOf(MessageRecord message) =>
-        message.Kind == MessageKinds.ToolCall && message.Data is { } data && JsonDocument.Parse(data).RootElement is { ValueKind: JsonValueKind.Object } root
-        && root.TryGetProperty("step", out var step) && step.ValueKind == JsonValueKind.Number ? step.GetInt32() : null;
+        message.Kind == MessageKinds.ToolCall && DataProperty(message, "step") is { ValueKind: JsonValueKind.Number } step ? step.GetInt32() : null;
+
+    /// <summary>One property of a stored message's data (a copy: the parsed document is returned to its pool).</summary>
+    private static JsonElement? DataProperty(MessageRecord message, string name)
+    {
+        if (ParseData(message.Data) is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty(name, out var value))
+        {
+            return value;
+        }
+        return null;
+    }
 
     private static JsonElement? ParseData(string? data)
     {
@@ -271,7 +279,8 @@ public static class TimeTravelApi
         }
         try
         {
-            return JsonDocument.Parse(data).RootElement.Clone();
+            using var document = JsonDocument.Parse(data);
+            return document.RootElement.Clone();
         }
         catch (JsonException)
         {

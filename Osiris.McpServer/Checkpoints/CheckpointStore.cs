@@ -338,8 +338,8 @@ public sealed class CheckpointStore(
         {
             return null;
         }
-        // Hashed first, written only when the store lacks those bytes: a file read again (its ctime changed, its bytes
-        // did not) costs a read, not a new file.
+        // A small file is hashed first and written only when the store lacks its bytes: a file read again (its ctime
+        // changed, its bytes did not) costs a read, not a new file.
         string hash;
         long size;
         using (var source = new FileStream(handle, FileAccess.Read, bufferSize: 0))
@@ -362,29 +362,22 @@ public sealed class CheckpointStore(
             }
             else
             {
-                hash = Convert.ToHexStringLower(SHA256.HashData(source));
-                size = source.Position;
-                if (!File.Exists(ObjectPath(hash)))
+                // Large files are rare: copied to a temporary file while hashed, kept only if the store lacks the bytes.
+                var temporary = Temporary();
+                using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+                using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
                 {
-                    source.Position = 0;
-                    var temporary = Temporary();
-                    string written;
-                    using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
-                    using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+                    var buffer = new byte[81920];
+                    int read;
+                    while ((read = source.Read(buffer)) > 0)
                     {
-                        var buffer = new byte[81920];
-                        int read;
-                        while ((read = source.Read(buffer)) > 0)
-                        {
-                            sha.AppendData(buffer, 0, read);
-                            target.Write(buffer, 0, read);
-                        }
-                        written = Convert.ToHexStringLower(sha.GetHashAndReset());
-                        size = target.Length;
+                        sha.AppendData(buffer, 0, read);
+                        target.Write(buffer, 0, read);
                     }
-                    Keep(temporary, written);
-                    hash = written; // what was stored is what the entry names, even if the file changed between the two reads
+                    hash = Convert.ToHexStringLower(sha.GetHashAndReset());
+                    size = target.Length;
                 }
+                Keep(temporary, hash);
             }
         }
         // The stat after reading: a file written while it was read is read again next time.

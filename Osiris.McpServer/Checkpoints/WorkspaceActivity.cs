@@ -16,8 +16,6 @@ public sealed class WorkspaceActivity
 
     private readonly ConcurrentDictionary<Guid, State> _tasks = new();
 
-    public bool IsBusy(Guid taskId) => _tasks.TryGetValue(taskId, out var state) && Volatile.Read(ref state.Tools) > 0;
-
     /// <summary>Marks a tool call running until the result is disposed; waits out a restore in progress first.</summary>
     public async Task<IDisposable> BeginToolAsync(Guid taskId, CancellationToken ct)
     {

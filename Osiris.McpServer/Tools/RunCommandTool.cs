@@ -4,6 +4,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using Osiris.McpServer.Sandbox;
 using Osiris.McpServer.Workspaces;
+using Osiris.Shared.Contracts;
 
 namespace Osiris.McpServer.Tools;
 
@@ -48,8 +49,7 @@ public sealed class RunCommandTool
             });
         }, cancellationToken);
 
-        var status = result.ExitCode is { } code ? $"exit code {code}" : "no exit code (stopped)";
-        var text = $"{status}, {result.DurationMs} ms{(result.Sandboxed ? "" : ", NOT sandboxed")}\n" +
+        var text = $"{CommandResultText.Head(result.ExitCode, result.DurationMs)}{(result.Sandboxed ? "" : ", NOT sandboxed")}\n" +
                    (result.Note is null ? "" : result.Note + "\n") +
                    result.Output;
         return ToolResults.Success(text, new

@@ -109,6 +109,10 @@ public sealed class CheckpointTests : IDisposable
         (await CallAsync(client, "write_file", new { path = "run.sh", content = "echo one\n" }, 2, "c1")).AssertSucceeded();
         File.SetUnixFileMode(Path.Combine(root, "run.sh"), (UnixFileMode)0b111_101_101);
         File.CreateSymbolicLink(Path.Combine(root, "latest"), "run.sh");
+        // Larger than what a snapshot reads into memory: streamed into the store instead.
+        var large = new byte[5 * 1024 * 1024];
+        Random.Shared.NextBytes(large);
+        await File.WriteAllBytesAsync(Path.Combine(root, "data.bin"), large, Ct);
         (await CallAsync(client, "write_file", new { path = "docs/notes.md", content = "# Notes\n" }, 2, "c2")).AssertSucceeded();
         var good = (await ListAsync(task))[^1];
 
@@ -117,6 +121,7 @@ public sealed class CheckpointTests : IDisposable
         File.Delete(Path.Combine(root, "docs/notes.md"));
         File.Delete(Path.Combine(root, "latest"));
         await File.WriteAllTextAsync(Path.Combine(root, "latest"), "not a link", Ct);
+        await File.WriteAllBytesAsync(Path.Combine(root, "data.bin"), [1, 2, 3], Ct);
         (await CallAsync(client, "write_file", new { path = "junk.txt", content = "junk\n" }, 4, "c4")).AssertSucceeded();
         await File.WriteAllTextAsync(Path.Combine(root, "scratch.txt"), "not checkpointed yet", Ct);
         // A hostile move: the folder the restore must write into becomes a link to a folder outside the workspace.
@@ -138,6 +143,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
         Assert.Equal("run.sh", new FileInfo(Path.Combine(root, "latest")).LinkTarget);
         Assert.False(File.Exists(Path.Combine(root, "junk.txt")));
+        Assert.Equal(large, await File.ReadAllBytesAsync(Path.Combine(root, "data.bin"), Ct));
         Assert.Empty((await DiffAsync(task, good.Id, restore.Checkpoint.Id)).Files);
 
         // The restore is itself a checkpoint, and the broken state before it is kept: restoring to it undoes the restore.

@@ -186,17 +186,15 @@ public static class TaskDetailReducer
         return detail with { Terminals = [.. terminals.OrderBy(t => t.StartedAt)] };
     }
 
-    /// <summary>run_command's result text: "exit code N, M ms" (or "no exit code (stopped), M ms"), then the output.</summary>
+    /// <summary>A stored run_command result: its head (exit code, -1 when stopped; duration), then the output.</summary>
     private static (int ExitCode, long DurationMs, string Output) ParseResult(string text)
     {
-        var lines = text.Split('\n', 2);
-        var head = System.Text.RegularExpressions.Regex.Match(lines[0], @"^(?:exit code (-?\d+)|no exit code \(stopped\)), (\d+) ms");
-        if (!head.Success)
+        if (!CommandResultText.TryParseHead(text, out var exitCode, out var durationMs, out _))
         {
             return (-1, 0, text);
         }
-        var exit = head.Groups[1].Success ? int.Parse(head.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
-        return (exit, long.Parse(head.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), lines.Length > 1 ? lines[1] : "");
+        var lines = text.Split('\n', 2);
+        return (exitCode ?? -1, durationMs, lines.Length > 1 ? lines[1] : "");
     }
 
     /// <summary>An approval shows while the task awaits it; a reply in review shows until an update without it arrives.</summary>
