@@ -30,6 +30,7 @@ public static class Extensions
                     : bad.Message;
             }
         });
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddOsirisAuthentication();
         // Browser pages on other origins (a status wall, an intranet page with EventSource and stream tickets) are

@@ -12,7 +12,8 @@ var api = builder.AddProject<Projects.Osiris_Api>("api")
     .WithInfrastructure(infrastructure)
     .WithEnvironment("Osiris__ApiKey", apiKey)
     .WithChannelParameters()
-    .WithOsirisDefaults();
+    .WithOsirisDefaults()
+    .WithConfiguredReplicas("Api");
 
 // The MCP server's bearer token, shared with the agent; generated and kept in user secrets like api-key.
 var mcpToken = builder.AddParameter("mcp-token", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
@@ -20,9 +21,12 @@ var dataDir = infrastructure.DataDir;
 
 var mcpServer = builder.AddProject<Projects.Osiris_McpServer>("mcpserver")
     .WithEnvironment("Osiris__McpToken", mcpToken)
-    .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"] ?? Path.Combine(dataDir, "workspaces"))
+    .WithEnvironment("Workspaces__Root", builder.Configuration["Workspaces:Root"]
+        // Published: a folder the deployment mounts as a volume shared by every MCP server replica (README, "Deploying").
+        ?? (builder.ExecutionContext.IsPublishMode ? "/var/lib/osiris/workspaces" : Path.Combine(dataDir, "workspaces")))
     .WithInfrastructure(infrastructure) // the knowledge base lives in the database; the MCP server indexes it
-    .WithOsirisDefaults();
+    .WithOsirisDefaults()
+    .WithConfiguredReplicas("McpServer"); // replicas share Workspaces:Root (with its checkpoints): one folder, or one shared volume
 // For the sandbox's state in GET /api/v1/status, and the workspaces' checkpoints (with the MCP token); the API does not wait for it.
 api.WithReference(mcpServer).WithEnvironment("Osiris__McpToken", mcpToken);
 
@@ -32,7 +36,8 @@ var agent = builder.AddProject<Projects.Osiris_Agent>("agent")
     .WithOsirisDefaults()
     .WithInfrastructure(infrastructure)
     .WaitFor(api) // the API applies the database migrations the agent relies on
-    .WithReference(mcpServer).WaitFor(mcpServer);
+    .WithReference(mcpServer).WaitFor(mcpServer)
+    .WithConfiguredReplicas("Agent");
 
 builder.WithBrainParameters(api, agent);
 

@@ -115,7 +115,7 @@ public static class E2eBenchmark
         }
         var firstEvent = await stream.WaitForAsync(e => e.Type == "task_created" && e.Data.Contains("e2e cold task", StringComparison.Ordinal));
 
-        await TrustSendersAsync(http, webhooks + 1);
+        await TrustSendersAsync(http, Enumerable.Range(0, webhooks + 1).Select(Sender));
         var coldSent = UnixMs(DateTimeOffset.UtcNow);
         var coldAck = await PostWebhookAsync(http, 0);
         var coldFrame = await stream.WaitForAsync(e => e.Type == "task_created" && e.Data.Contains(HookMarker + " 0\"", StringComparison.Ordinal));
@@ -331,10 +331,11 @@ public static class E2eBenchmark
         openAI.Script(HookMarker, _ => new Turn("Thank you, we have noted your message."));
     }
 
-    private static async Task TrustSendersAsync(HttpClient http, int count)
+    /// <summary>Trusts the WhatsApp numbers (the trust policy's allow list); their replies wait for review.</summary>
+    internal static async Task TrustSendersAsync(HttpClient http, IEnumerable<string> senders)
     {
         var policy = (await http.GetFromJsonAsync<JsonObject>("/api/v1/settings/trust"))!;
-        policy["allow"] = new JsonArray([.. Enumerable.Range(0, count).Select(i => JsonValue.Create("+" + Sender(i)))]);
+        policy["allow"] = new JsonArray([.. senders.Select(s => JsonValue.Create("+" + s))]);
         // Replies wait for a person: the benchmark has no WhatsApp to answer to.
         policy["levels"]!["trusted"]!["replyMode"] = "review";
         using var response = await http.PutAsJsonAsync("/api/v1/settings/trust", policy);

@@ -9,7 +9,7 @@ namespace Osiris.Agent.Loop;
 /// One task's run: its counters and the one place that writes its state and publishes its events. Every write uses
 /// a fresh DbContext, because deltas, terminal lines and model turns publish from different threads.
 /// </summary>
-public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings brains, IServiceScopeFactory scopes, TimeProvider time)
+public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings brains, IServiceScopeFactory scopes, TimeProvider time, ILogger logger)
 {
     private readonly SemaphoreSlim _writes = new(1, 1);
 
@@ -178,23 +178,56 @@ public sealed class TaskRun(Guid taskId, AgentOptions options, BrainSettings bra
             await publisher.PublishAsync(db, EventTypes.NewMessage, taskId, payload, ct);
         });
 
-    public async Task<T> ReadAsync<T>(Func<OsirisDbContext, Task<T>> read)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        return await read(scope.ServiceProvider.GetRequiredService<OsirisDbContext>());
-    }
+    public Task<T> ReadAsync<T>(Func<OsirisDbContext, Task<T>> read) =>
+        OutlastOutageAsync(async () =>
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            return await read(scope.ServiceProvider.GetRequiredService<OsirisDbContext>());
+        });
 
     public async Task WriteAsync(Func<OsirisDbContext, EventPublisher, Task> write)
     {
         await _writes.WaitAsync();
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            await write(scope.ServiceProvider.GetRequiredService<OsirisDbContext>(), scope.ServiceProvider.GetRequiredService<EventPublisher>());
+            await OutlastOutageAsync(async () =>
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                await write(scope.ServiceProvider.GetRequiredService<OsirisDbContext>(), scope.ServiceProvider.GetRequiredService<EventPublisher>());
+                return true;
+            });
         }
         finally
         {
             _writes.Release();
+        }
+    }
+
+    /// <summary>How long a run waits for an unreachable database (a restart, a failover) before it gives up.</summary>
+    public static readonly TimeSpan DatabaseOutageLimit = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// A database that is away for a while (restarting, failing over) pauses the run instead of failing the task: the
+    /// read or write is tried again, each time in a fresh scope, until it succeeds or <see cref="DatabaseOutageLimit"/>
+    /// has passed. A write that failed to reach the database stored nothing, so trying it again stores it once.
+    /// </summary>
+    private async Task<T> OutlastOutageAsync<T>(Func<Task<T>> action)
+    {
+        var started = time.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception ex) when (DbErrors.IsUnavailable(ex) && time.GetElapsedTime(started) < DatabaseOutageLimit)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Task {TaskId}: the database is unavailable ({Error}); waiting for it", taskId, ex.Message);
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * attempt, 2000)), time);
+            }
         }
     }
 

@@ -35,7 +35,7 @@ public sealed class TaskRunner(
 
     public async Task RunAsync(Guid taskId, TaskSignal signal, CancellationToken ct)
     {
-        var run = new TaskRun(taskId, options.Value, brains.Settings, scopes, time);
+        var run = new TaskRun(taskId, options.Value, brains.Settings, scopes, time, _logger);
         var task = await run.LoadAsync(ct);
         if (task.Status != TaskStatuses.Running && task.Status != TaskStatuses.AwaitingApproval)
         {

@@ -90,14 +90,18 @@ public sealed class ToolInvoker(TaskRun run, TaskSignal signal, TaskTools mcp, I
             var meta = new System.Text.Json.Nodes.JsonObject { [CheckpointMeta.Step] = run.Step, [CheckpointMeta.CallId] = callId };
             result = await mcp.CallAsync(name, arguments, terminal ?? (IProgress<ProgressNotificationValue>)NoProgress.Instance, ct, meta);
         }
-        catch (Exception ex) when (ex is McpException or HttpRequestException or IOException)
+        catch (Exception ex) when (ex is McpException or HttpRequestException or IOException or ObjectDisposedException && !ct.IsCancellationRequested)
         {
+            logger.LogWarning("Task {TaskId}: the tool call {Tool} ({CallId}) failed on the tool server: {Error}", run.TaskId, name, callId, ex.Message);
             if (terminal is not null)
             {
                 await terminal.EndAsync(null, null, $"[the tool call failed: {ex.Message}]");
             }
-            return new ToolOutcome($"The tool {name} could not be called: {ex.Message}. This is a problem of the tool server, not of your command; " +
-                                   "try again later or continue without it.", true);
+            return new ToolOutcome(TaskTools.NeverReached(ex)
+                ? $"The tool {name} could not be called: {ex.Message}. This is a problem of the tool server, not of your call; " +
+                  "try again later or continue without it."
+                : $"The connection to the tool server broke while {name} ran ({ex.Message}). It is unknown whether the call took effect: " +
+                  "check the workspace (list_dir, read_file) before you repeat it. This is a problem of the tool server, not of your call.", true);
         }
         catch when (terminal is not null)
         {

@@ -59,13 +59,15 @@ public sealed class McpToolbox(IOptions<McpOptions> options, IHttpClientFactory 
 }
 
 /// <summary>
-/// A task's MCP session that outlives the server's: when a call finds the session gone (the server restarted, or
-/// the session expired during a long approval wait), it opens a new one and makes the call there, once. A call
-/// that reached the server and failed there is never repeated.
+/// A task's MCP connection that outlives a server: when a call cannot reach the server (it is restarting, or another
+/// replica's session is unknown: 404), it connects again (waiting up to about 40 s) and makes the call there, once.
+/// A call that reached the server is never sent again, even if the connection broke while it ran: whether a command
+/// ran, half ran or not at all is then unknown, so the model is told, not the command repeated.
 /// </summary>
 public sealed class TaskTools(McpToolbox toolbox, Guid taskId, ILogger logger) : IAsyncDisposable
 {
     private McpClient? _client;
+    private bool _broken;
 
     public IList<McpClientTool> Tools { get; private set; } = [];
 
@@ -99,6 +101,12 @@ public sealed class TaskTools(McpToolbox toolbox, Guid taskId, ILogger logger) :
     public async Task<CallToolResult> CallAsync(string name, IReadOnlyDictionary<string, object?> arguments, IProgress<ProgressNotificationValue> progress,
         CancellationToken ct, System.Text.Json.Nodes.JsonObject? meta = null)
     {
+        if (_broken)
+        {
+            // The previous call lost its connection while it ran: this one starts on a fresh connection.
+            await ReopenAsync(ct);
+            _broken = false;
+        }
         for (var attempt = 1; ; attempt++)
         {
             var tool = Tools.FirstOrDefault(t => t.Name == name)
@@ -108,22 +116,31 @@ public sealed class TaskTools(McpToolbox toolbox, Guid taskId, ILogger logger) :
                 return await tool.CallAsync(arguments, progress, meta is null ? null : new RequestOptions { Meta = (System.Text.Json.Nodes.JsonObject)meta.DeepClone() },
                     cancellationToken: ct);
             }
-            catch (Exception ex) when (attempt == 1 && SessionLost(ex) && !ct.IsCancellationRequested)
+            catch (Exception ex) when (attempt == 1 && NeverReached(ex) && !ct.IsCancellationRequested)
             {
-                logger.LogWarning("Task {TaskId}: the MCP session was lost ({Error}); opening a new one", taskId, ex.Message);
+                logger.LogWarning("Task {TaskId}: the MCP server did not take the call ({Error}); connecting again", taskId, ex.Message);
                 await ReopenAsync(ct);
+            }
+            catch (Exception ex) when (ex is not (McpProtocolException or OperationCanceledException))
+            {
+                _broken = true;
+                throw;
             }
         }
     }
 
-    /// <summary>The transport's view of a lost session: a 404 for the session id, a closed transport, a dropped connection.</summary>
-    private static bool SessionLost(Exception ex) => ex switch
+    /// <summary>
+    /// The call did not reach a server that could run it: no connection could be made, the session is unknown there
+    /// (404), or the client had closed this connection before (a previous call found it broken).
+    /// </summary>
+    internal static bool NeverReached(Exception ex) => ex switch
     {
         McpProtocolException => false,
-        HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound or null } => true,
-        IOException or ObjectDisposedException => true,
-        McpException { InnerException: { } inner } => SessionLost(inner),
-        McpException m => m.Message.Contains("session", StringComparison.OrdinalIgnoreCase),
+        HttpRequestException { StatusCode: System.Net.HttpStatusCode.NotFound } => true,
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError, StatusCode: null } => true,
+        ObjectDisposedException => true,
+        McpException { InnerException: { } inner } => NeverReached(inner),
+        McpException m => m.Message.Contains("session", StringComparison.OrdinalIgnoreCase) && m.Message.Contains("not found", StringComparison.OrdinalIgnoreCase),
         _ => false,
     };
 

@@ -13,7 +13,8 @@ public sealed class LocalServerResource(string name, string command, string work
 /// <c>local</c> mode: Debian's <c>redis-server</c> and PostgreSQL, started as executable resources on loopback
 /// with ports chosen at start (never 6379/5432, which a system service may hold) and data under <c>Osiris:DataDir</c>.
 /// PostgreSQL refuses to run as root, so as root both <c>initdb</c> and <c>postgres</c> run as the <c>postgres</c> user
-/// through <c>setpriv</c>, which execs in place so that stop signals reach the server.
+/// through <c>setpriv</c>, which execs in place so that stop signals reach the server. A server that crashes is
+/// started again by the AppHost (<see cref="CrashRestarter"/>).
 /// </summary>
 public static class LocalInfrastructure
 {
@@ -28,6 +29,8 @@ public static class LocalInfrastructure
 
         var redis = builder.AddLocalRedis(binaries.RedisServer!, dataDir);
         var postgres = builder.AddLocalPostgres(binaries, dataDir);
+        builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<CrashRestarter>(sp,
+            (IReadOnlyCollection<string>)[redis.Resource.Name, postgres.Resource.Name]));
         return new OsirisInfrastructure(
             InfrastructureMode.Local,
             OsirisInfrastructureExtensions.Cast(redis),

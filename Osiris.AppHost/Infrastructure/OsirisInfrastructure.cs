@@ -28,7 +28,10 @@ public static class OsirisInfrastructureExtensions
     {
         var requested = InfrastructureModes.Parse(builder.Configuration[InfrastructureModes.SettingName]);
         var binaries = LocalBinaries.Find();
-        var (mode, reason) = InfrastructureModes.Resolve(requested, binaries);
+        // A published app runs where the servers of this machine are not: its manifest declares them as containers.
+        var (mode, reason) = builder.ExecutionContext.IsPublishMode
+            ? (InfrastructureMode.Containers, "publish mode: Redis and PostgreSQL are containers in the manifest")
+            : InfrastructureModes.Resolve(requested, binaries);
 
         using (var loggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true)))
         {

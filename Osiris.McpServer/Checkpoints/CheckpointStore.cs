@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -61,12 +60,13 @@ public sealed class CheckpointStore(
         RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = 0, MatchType = MatchType.Win32, ReturnSpecialDirectories = false,
     };
 
-    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _locks = new();
-
     /// <summary>Checkpoints need per-task workspaces (<c>Workspaces:Root</c>); a server with a fixed root has none.</summary>
     public bool Enabled => options.Value.Enabled && !string.IsNullOrWhiteSpace(workspaces.Value.Root) && provisioner.FixedRoot is null;
 
     private string StoreRoot => Path.GetFullPath(options.Value.Root is { Length: > 0 } root ? root : Path.Combine(workspaces.Value.Root, ".checkpoints"));
+
+    /// <summary>A task's lock files (<see cref="TaskLock"/>): its workspace (<c>.lock</c>) and its index (<c>.index.lock</c>).</summary>
+    internal string LockPath(Guid taskId, string kind = "") => Path.Combine(StoreRoot, "locks", taskId.ToString("D") + kind + ".lock");
 
     private string IndexPath(Guid taskId) => Path.Combine(StoreRoot, "tasks", taskId.ToString("D") + ".json");
 
@@ -87,9 +87,8 @@ public sealed class CheckpointStore(
     public async Task<StoredCheckpoint?> TakeAsync(Guid taskId, string? tool, int? step, string? callId, string? note = null, bool always = false,
         CancellationToken ct = default)
     {
-        var gate = _locks.GetOrAdd(taskId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        try
+        // One writer of a task's index at a time, across MCP server replicas.
+        using (await TaskLock.AcquireAsync(LockPath(taskId, ".index"), exclusive: true, ct))
         {
             var index = List(taskId).ToList();
             var latest = index.Count > 0 ? index[^1] : null;
@@ -106,10 +105,6 @@ public sealed class CheckpointStore(
             index.Add(checkpoint);
             WriteIndex(taskId, index);
             return checkpoint;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

@@ -7,7 +7,13 @@ using Osiris.McpServer.Workspaces;
 
 namespace Osiris.McpServer.Hosting;
 
-/// <summary>Streamable HTTP at /mcp: one stateful session per client, each fixed to one workspace at <c>initialize</c>.</summary>
+/// <summary>
+/// Streamable HTTP at /mcp. Clients of the <c>2026-07-28</c> revision (the agent) are served per request, with no
+/// session, so that any replica behind one endpoint can take any call: each request names its task in the
+/// <c>X-Osiris-Task</c> header. Older clients that use the <c>initialize</c> handshake get a session, fixed to one
+/// workspace at <c>initialize</c>; such a session lives in one server's memory (a client that lands on another
+/// replica gets 404 and initialises again).
+/// </summary>
 public static class HttpTransport
 {
     public const string DefaultUrl = "http://127.0.0.1:5172";
@@ -23,13 +29,13 @@ public static class HttpTransport
 
         builder.AddOsirisMcpServer().WithHttpTransport(http =>
         {
-            http.SessionMode = HttpServerSessionMode.Stateful;
+            http.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
             http.ConfigureSessionOptions = (context, options, _) =>
             {
                 var provisioner = context.RequestServices.GetRequiredService<WorkspaceProvisioner>();
                 if (provisioner.FixedRoot is null)
                 {
-                    // The gatekeeper has checked the header; the root is fixed here, for the whole session.
+                    // The gatekeeper has checked the header; the root is fixed here, for the whole session (or request).
                     var taskId = Guid.Parse(context.Request.Headers[McpGatekeeper.TaskHeader].ToString());
                     var root = provisioner.ForTask(taskId);
                     options.Filters.Request.CallToolFilters.Add(next => async (request, cancellationToken) =>

@@ -83,6 +83,11 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LChown(string path, uint uid, uint gid);
 
+    public const int LockShared = 1, LockExclusive = 2, LockNonBlocking = 4, EWOULDBLOCK = 11, EINTR = 4;
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(int fd, int operation);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -62,7 +62,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
         }
     }
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         if (!Available)
         {
