@@ -8,7 +8,8 @@ namespace Osiris.McpServer.Security;
 /// <summary>
 /// Runs before every /mcp request: loopback callers only (unless allowed), Host and Origin must name this machine
 /// (a web page whose DNS name was rebound to 127.0.0.1 gets 403), then the bearer token, then — for a session's
-/// first request — a well-formed X-Osiris-Task header when there is no fixed root.
+/// first request, and for every request of a sessionless (2026-07-28) client — a well-formed X-Osiris-Task header when
+/// there is no fixed root.
 /// </summary>
 public sealed class McpGatekeeper(RequestDelegate next, IOptions<McpSecurityOptions> options, Workspaces.WorkspaceProvisioner workspaces)
 {

@@ -52,6 +52,13 @@ public sealed class FaultFixture() : BackboneFixture("local")
         }
     }
 
+    /// <summary>A knowledge indexer's claim on a document lasts 4 s here (5 minutes by default), so a dead indexer's work moves on quickly.</summary>
+    protected override void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+        var mcp = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "mcpserver");
+        builder.CreateResourceBuilder(mcp).WithEnvironment("Knowledge__ClaimDuration", "00:00:04");
+    }
+
     /// <summary>The running processes of a service's replicas (resource id and process id), from the AppHost's own view.</summary>
     public IReadOnlyList<(string Name, int Pid)> Processes(string service) =>
         [.. _states.Values
@@ -81,6 +88,15 @@ public sealed class FaultFixture() : BackboneFixture("local")
         }
         return launcher;
     }
+
+    /// <summary>Each running replica's own address (not the AppHost's shared endpoint), to talk to one replica on purpose.</summary>
+    public IReadOnlyList<HttpClient> ReplicaClients(string service) =>
+        [.. _states.Values
+            .Where(e => e.Resource.Name == service && e.Snapshot.State?.Text == KnownResourceStates.Running)
+            .OrderBy(e => e.ResourceId, StringComparer.Ordinal)
+            .Select(e => e.Snapshot.EnvironmentVariables.FirstOrDefault(v => v.Name == "ASPNETCORE_URLS")?.Value?.Split(';')[0])
+            .Where(url => !string.IsNullOrEmpty(url))
+            .Select(url => new HttpClient { BaseAddress = new Uri(url!), Timeout = TimeSpan.FromSeconds(60) })];
 
     /// <summary>kill -9: no shutdown, no goodbye, as when a machine or a container dies.</summary>
     public static void Kill(int pid)

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.EntityFrameworkCore;
 using Osiris.Shared.Contracts;
@@ -301,8 +303,10 @@ public sealed class FaultTests(FaultFixture fixture)
         var marker = $"agentkill-{Guid.NewGuid():N}";
         fixture.OpenAI.Script(marker, results => results switch
         {
-            0 => new Turn("Writing the counter.", [("write_file", new { path = "count.sh", content = "echo run >> runs.txt\n" })]),
+            0 => new Turn("Writing the counter.", [("write_file", new { path = "count.sh", content = "echo counted-by-the-first-agent >> runs.txt\n" })]),
             1 => new Turn(null, [("run_command", new { command = "sh count.sh; echo started; sleep 8; echo slept" })]),
+            // On the agent that took over (and whichever MCP server takes the call): the files are as they were.
+            2 => new Turn("Checking the workspace.", [("read_file", new { path = "runs.txt" })]),
             _ => new Turn("Done."),
         });
         var task = await CreateOnOpenAIAsync($"{marker} task");
@@ -350,14 +354,168 @@ public sealed class FaultTests(FaultFixture fixture)
                 Assert.Single(calls, c => c.StartsWith("write_file", StringComparison.Ordinal));
                 Assert.Single(calls, c => c.StartsWith("run_command", StringComparison.Ordinal));
             }
-            var resumed = fixture.OpenAI.RequestsFor(marker)[^1].GetProperty("messages").EnumerateArray().ToList();
-            Assert.Contains("The worker stopped before this call finished", resumed.Last(m => m.GetProperty("role").GetString() == "tool").GetProperty("content").ToString());
-            Report($"taken over after {takeover.TotalSeconds:F1} s (lease 4 s)");
+            var resumed = fixture.OpenAI.RequestsFor(marker)[^1].GetProperty("messages").EnumerateArray()
+                .Where(m => m.GetProperty("role").GetString() == "tool").Select(m => m.GetProperty("content").ToString()).ToList();
+            Assert.Contains("The worker stopped before this call finished", resumed[^2]);
+            Assert.Contains("counted-by-the-first-agent", resumed[^1]); // runs.txt, written by the command before the kill
+            Report($"taken over after {takeover.TotalSeconds:F1} s (lease 4 s); the write ran once, the cut command was not repeated, the workspace was intact");
         }
         finally
         {
             await fixture.CommandAsync(killed.Name, KnownResourceCommands.StartCommand);
             await fixture.WaitForAllAsync("agent");
+        }
+    }
+
+    [Fact]
+    public async Task AStreamTicketIssuedByOneApiReplicaIsRedeemedOnceOnTheOther()
+    {
+        fixture.RequireAvailable();
+        // Tickets are asked for with the API key and redeemed by clients that carry no credential but the ticket.
+        var replicas = fixture.ReplicaClients("api");
+        var issuers = fixture.ReplicaClients("api").Select(fixture.CreateApiClient).ToList();
+        Assert.Equal(2, replicas.Count);
+        try
+        {
+            var (a, b) = (issuers[0], issuers[1]);
+            var tickets = 0;
+            for (var i = 0; i < 10; i++)
+            {
+                using var issued = await (i % 2 == 0 ? a : b).PostAsync("/api/v1/stream/tickets", null, Ct);
+                issued.EnsureSuccessStatusCode();
+                var ticket = (await issued.Content.ReadFromJsonAsync<StreamTicket>(OsirisJson.Options, Ct))!.Ticket;
+                var (redeem, again) = i % 2 == 0 ? (replicas[1], replicas[0]) : (replicas[0], replicas[1]);
+                // The other replica honours it; then neither does: a ticket is good once, cluster-wide.
+                using (var first = await redeem.GetAsync($"/api/v1/stream?ticket={ticket}", HttpCompletionOption.ResponseHeadersRead, Ct))
+                {
+                    Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+                }
+                using (var second = await again.GetAsync($"/api/v1/stream?ticket={ticket}", HttpCompletionOption.ResponseHeadersRead, Ct))
+                {
+                    Assert.Equal(HttpStatusCode.Unauthorized, second.StatusCode);
+                }
+                tickets++;
+            }
+            Report($"{tickets} tickets issued on one replica, redeemed on the other, refused when used again");
+        }
+        finally
+        {
+            foreach (var client in replicas.Concat(issuers))
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AStrangersMessageLimitHoldsAcrossApiReplicas()
+    {
+        fixture.RequireAvailable();
+        var replicas = fixture.ReplicaClients("api");
+        Assert.Equal(2, replicas.Count);
+        var original = (await fixture.Api.GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", OsirisJson.Options, Ct))!;
+        var limited = original with { Levels = original.Levels with { Unknown = original.Levels.Unknown with { MessagesPerMinute = 3 } } };
+        using (var set = await fixture.Api.PutAsJsonAsync("/api/v1/settings/trust", limited, OsirisJson.Options, Ct))
+        {
+            set.EnsureSuccessStatusCode();
+        }
+        var sender = $"4917{Random.Shared.Next(10_000_000, 99_999_999)}";
+        try
+        {
+            // 12 messages at once, half to each replica: each replica counts what the database holds, under the log's lock.
+            var ids = Enumerable.Range(0, 12).Select(i => $"wamid.limit-{Guid.NewGuid():N}").ToList();
+            var answers = await Task.WhenAll(ids.Select((id, i) => SendWhatsAppAsync(replicas[i % 2], id, sender, $"stranger's message {i}")));
+            Assert.All(answers, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            await using var db = fixture.CreateDbContext();
+            var kinds = await db.ChannelMessages.Where(m => ids.Contains(m.ExternalId)).Select(m => m.Kind).ToListAsync(Ct);
+            Assert.Equal(12, kinds.Count);
+            Assert.Equal(3, kinds.Count(k => k == ChannelMessageKinds.Message));
+            Assert.Equal(9, kinds.Count(k => k == ChannelMessageKinds.OverLimit));
+            Report("12 messages from one stranger at once over two replicas with a limit of 3 a minute: 3 taken, 9 held back");
+        }
+        finally
+        {
+            using var reset = await fixture.Api.PutAsJsonAsync("/api/v1/settings/trust", original, OsirisJson.Options, Ct);
+            reset.EnsureSuccessStatusCode();
+            foreach (var replica in replicas)
+            {
+                replica.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AnIndexerKilledInTheMiddleOfADocumentLeavesItToTheOtherMcpServer()
+    {
+        fixture.RequireAvailable();
+        using var created = await fixture.Api.PostAsJsonAsync("/api/v1/knowledge/collections",
+            new CreateCollectionRequest($"faults-{Guid.NewGuid():N}"[..20], "fault suite"), OsirisJson.Options, Ct);
+        created.EnsureSuccessStatusCode();
+        var collection = (await created.Content.ReadFromJsonAsync<KnowledgeCollectionDto>(OsirisJson.Options, Ct))!;
+        // Large enough that indexing it takes a while: thousands of sections, each a passage.
+        var text = new StringBuilder();
+        for (var i = 0; i < 6000; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"## Section {i}\n\nThe cassowary number {i} keeps the ledger of order {i * 7} in warehouse {i % 13}. ")
+                .Append(string.Join(' ', Enumerable.Repeat($"word{i % 97}", 120))).Append("\n\n");
+        }
+        var killed = new List<(string Name, int Pid)>();
+        KnowledgeDocumentRecord? document = null;
+        try
+        {
+            using var form = new MultipartFormDataContent();
+            var part = new ByteArrayContent(Encoding.UTF8.GetBytes(text.ToString()));
+            part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/markdown");
+            form.Add(part, "file", "ledger.md");
+            using (var uploaded = await fixture.Api.PostAsync($"/api/v1/knowledge/collections/{collection.Id}/documents", form, Ct))
+            {
+                uploaded.EnsureSuccessStatusCode();
+            }
+            // The moment an indexer claims it, that MCP server dies.
+            var clock = Stopwatch.StartNew();
+            string? claimer = null;
+            while (claimer is null && clock.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await using var db = fixture.CreateDbContext();
+                var state = await db.KnowledgeDocuments.AsNoTracking().Where(d => d.CollectionId == collection.Id).Select(d => new { d.Status, d.ClaimedBy }).SingleAsync(Ct);
+                Assert.Equal(DocumentStatuses.Indexing, state.Status); // not finished before the kill
+                claimer = state.ClaimedBy;
+            }
+            Assert.NotNull(claimer);
+            var pid = int.Parse(claimer.Split(':')[^1], CultureInfo.InvariantCulture);
+            killed.Add(fixture.Processes("mcpserver").Single(p => p.Pid == pid));
+            FaultFixture.Kill(pid);
+            var kill = clock.Elapsed;
+
+            // The other server takes it over when the claim (4 s) runs out, and indexes it whole, once.
+            while (clock.Elapsed < kill + TimeSpan.FromSeconds(60))
+            {
+                await using var db = fixture.CreateDbContext();
+                document = await db.KnowledgeDocuments.AsNoTracking().SingleAsync(d => d.CollectionId == collection.Id, Ct);
+                if (document.Status != DocumentStatuses.Indexing)
+                {
+                    break;
+                }
+                await Task.Delay(200, Ct);
+            }
+            Assert.Equal(DocumentStatuses.Ready, document!.Status);
+            await using (var db = fixture.CreateDbContext())
+            {
+                var ordinals = await db.KnowledgeChunks.Where(c => c.DocumentId == document.Id).Select(c => c.Ordinal).ToListAsync(Ct);
+                Assert.Equal(document.Chunks, ordinals.Count);
+                Assert.Equal(ordinals.Count, ordinals.Distinct().Count());
+                Assert.True(ordinals.Count >= 1000, $"{ordinals.Count} passages");
+            }
+            Report($"a {text.Length / 1024 / 1024.0:F1} MB document: its indexer killed after the claim; indexed by the other MCP server " +
+                   $"{(clock.Elapsed - kill).TotalSeconds:F1} s later, {document.Chunks} passages, each once");
+        }
+        finally
+        {
+            foreach (var (name, _) in killed)
+            {
+                await fixture.CommandAsync(name, KnownResourceCommands.StartCommand);
+            }
+            await fixture.WaitForAllAsync("mcpserver");
         }
     }
 

@@ -18,6 +18,11 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
 {
     public string Mode => mode;
 
+    /// <summary>A derived fixture's own settings of the services, before the app is built.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
+    {
+    }
+
     /// <summary>Extra AppHost arguments of a derived fixture (model providers, for instance).</summary>
     protected virtual Task<IEnumerable<string>> ExtraArgumentsAsync() => Task.FromResult(Enumerable.Empty<string>());
 
@@ -100,6 +105,7 @@ public abstract class BackboneFixture(string mode) : IAsyncLifetime
                 .WithEnvironment("Agent__Enabled", AgentEnabled ? "true" : "false")
                 .WithEnvironment("Agent__LeaseSeconds", "4")
                 .WithEnvironment("Agent__FallbackAfterFailures", "2");
+            Configure(builder);
         });
         Api = CreateApiClient(Osiris.App.CreateHttpClient("api"));
         RedisConnection = (await Osiris.App.GetConnectionStringAsync("redis"))!;
