@@ -151,6 +151,7 @@ public sealed class FaultTests(FaultFixture fixture)
             }
             finally
             {
+                Assert.Empty(fixture.Processes("redis")); // stopped on purpose: not restarted by the AppHost
                 await fixture.CommandAsync("redis", KnownResourceCommands.StartCommand);
             }
             await fixture.Osiris.App.ResourceNotifications.WaitForResourceHealthyAsync("redis", Ct);
@@ -256,6 +257,8 @@ public sealed class FaultTests(FaultFixture fixture)
         }
         finally
         {
+            // Stopped on purpose, it stayed stopped: the AppHost restarts only servers that crash.
+            Assert.Empty(fixture.Processes("postgres"));
             await fixture.CommandAsync("postgres", KnownResourceCommands.StartCommand);
         }
         await fixture.Osiris.App.ResourceNotifications.WaitForResourceHealthyAsync("postgres", Ct);

@@ -47,6 +47,32 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task ReplicaSettingsSetEachServicesProcessCountAndTheWebStaysOne()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
+            ["--Osiris:Infrastructure=embedded", "--Osiris:Replicas:Api=3", "--Osiris:Replicas:Agent=2", "--Osiris:Replicas:McpServer=2"],
+            TestContext.Current.CancellationToken);
+
+        int Replicas(string name) =>
+            builder.Resources.Single(r => r.Name == name).Annotations.OfType<ReplicaAnnotation>().SingleOrDefault()?.Replicas ?? 1;
+        Assert.Equal((3, 2, 2, 1), (Replicas("api"), Replicas("agent"), Replicas("mcpserver"), Replicas("web")));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("17")]
+    [InlineData("two")]
+    public async Task AnInvalidReplicaCountFailsAtStartNamingTheRange(string value)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Osiris_AppHost>(
+                ["--Osiris:Infrastructure=embedded", $"--Osiris:Replicas:Agent={value}"], TestContext.Current.CancellationToken);
+        });
+        Assert.Contains($"Invalid value '{value}' for setting 'Osiris:Replicas:Agent': a whole number from 1 to 16.", error.ToString());
+    }
+
+    [Fact]
     public async Task UnknownInfrastructureModeFailsAtStartNamingTheAllowedValues()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
