@@ -238,9 +238,7 @@ public sealed class FaultTests(FaultFixture fixture)
             0 => new Turn(null, [("run_command", new { command = "echo started; sleep 14; echo finished" })]),
             _ => new Turn("Done after the outage."),
         });
-        var task = await CreateOnOpenAIAsync($"{marker} task");
-        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
-        await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
+        var task = await StartUntilTheCommandRunsAsync(marker);
 
         await fixture.CommandAsync("postgres", KnownResourceCommands.StopCommand);
         using var webhooks = fixture.Osiris.App.CreateHttpClient("api");
@@ -312,9 +310,7 @@ public sealed class FaultTests(FaultFixture fixture)
             2 => new Turn("Checking the workspace.", [("read_file", new { path = "runs.txt" })]),
             _ => new Turn("Done."),
         });
-        var task = await CreateOnOpenAIAsync($"{marker} task");
-        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
-        await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
+        var task = await StartUntilTheCommandRunsAsync(marker);
 
         string owner;
         await using (var db = fixture.CreateDbContext())
@@ -575,9 +571,7 @@ public sealed class FaultTests(FaultFixture fixture)
             0 => new Turn(null, [("run_command", new { command = "echo started; sleep 10; echo slept" })]),
             _ => new Turn("The tool server went away; reporting instead of repeating."),
         });
-        var task = await CreateOnOpenAIAsync($"{marker} task");
-        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
-        await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
+        var task = await StartUntilTheCommandRunsAsync(marker);
 
         // Every MCP server dies at once (kill -9, so no graceful drain lets the command finish), then they start again.
         var clock = Stopwatch.StartNew();
@@ -610,6 +604,15 @@ public sealed class FaultTests(FaultFixture fixture)
         {
             File.AppendAllLines(file, [text]);
         }
+    }
+
+    /// <summary>Creates the scripted task and returns once its command has printed "started" (it is running then).</summary>
+    private async Task<TaskDto> StartUntilTheCommandRunsAsync(string marker)
+    {
+        var task = await CreateOnOpenAIAsync($"{marker} task");
+        await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
+        await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
+        return task;
     }
 
     private async Task<TaskDto> CreateOnOpenAIAsync(string title)
