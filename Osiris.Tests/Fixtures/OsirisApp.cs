@@ -51,6 +51,24 @@ public sealed class OsirisApp : IAsyncDisposable
         return new OsirisApp(app, dataDir, stopwatch.Elapsed, traces);
     }
 
+    /// <summary>
+    /// Starts a service that a test stopped, once it has stopped for good (a Start while it is still stopping can fail
+    /// to start it), and waits until it is healthy. A service that runs already is left as it is.
+    /// </summary>
+    public async Task StartAgainAsync(string resource, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var state = await App.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is { } text
+            && (text == Aspire.Hosting.ApplicationModel.KnownResourceStates.Running || Aspire.Hosting.ApplicationModel.KnownResourceStates.TerminalStates.Contains(text)),
+            timeout.Token);
+        if (state.Snapshot.State?.Text != Aspire.Hosting.ApplicationModel.KnownResourceStates.Running)
+        {
+            await App.ResourceCommands.ExecuteCommandAsync(resource, Aspire.Hosting.ApplicationModel.KnownResourceCommands.StartCommand, ct);
+        }
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

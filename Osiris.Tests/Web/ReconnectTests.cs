@@ -40,8 +40,7 @@ public sealed class ReconnectTests(EmbeddedBackboneFixture fixture)
             await events.DeltaAsync(answer, "streamed ");
             await events.DeltaAsync(answer, "across the gap");
 
-            await app.ResourceCommands.ExecuteCommandAsync("api", KnownResourceCommands.StartCommand, Ct);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("api", Ct);
+            await fixture.Osiris.StartAgainAsync("api", Ct);
             await Chromium.WaitLiveAsync(page, timeoutMs: 60_000);
 
             foreach (var id in during)
@@ -59,8 +58,7 @@ public sealed class ReconnectTests(EmbeddedBackboneFixture fixture)
         finally
         {
             // The fixture is shared: leave the API running whatever happened.
-            await app.ResourceCommands.ExecuteCommandAsync("api", KnownResourceCommands.StartCommand, CancellationToken.None);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("api", CancellationToken.None);
+            await fixture.Osiris.StartAgainAsync("api", CancellationToken.None);
         }
     }
 }

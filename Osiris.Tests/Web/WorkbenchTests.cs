@@ -45,8 +45,7 @@ public sealed class WorkbenchTests(EmbeddedBackboneFixture fixture)
         }
         finally
         {
-            await app.ResourceCommands.ExecuteCommandAsync("api", KnownResourceCommands.StartCommand, CancellationToken.None);
-            await app.ResourceNotifications.WaitForResourceHealthyAsync("api", CancellationToken.None);
+            await fixture.Osiris.StartAgainAsync("api", CancellationToken.None);
         }
 
         // Sent again once the API is back: one task, however often the form was sent.
@@ -172,8 +171,11 @@ public sealed class WorkbenchTests(EmbeddedBackboneFixture fixture)
         await Chromium.WaitLiveAsync(page);
         await page.Locator("[data-testid=counter-cancelled]").ClickAsync();
         await page.Locator("[data-testid=source-filter]").SelectOptionAsync(TaskSources.Api);
-        await page.WaitForURLAsync(url => url.Contains("status=cancelled") && url.Contains("channel=api"));
-        await page.ReloadAsync();
+        // The address changes in place (no navigation, so no "load" to wait for): poll it.
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("(?=.*status=cancelled)(?=.*channel=api)"), new() { Timeout = 30_000 });
+        // Committed is enough: the page is live again when WaitLiveAsync says so. (Waiting for the "load" event timed
+        // out under CI's load now and then, while the page itself came back.)
+        await page.ReloadAsync(new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
         await Chromium.WaitLiveAsync(page);
         await Assertions.Expect(page.Locator("[data-testid=counter-cancelled]")).ToHaveAttributeAsync("aria-pressed", "true");
         await Assertions.Expect(page.Locator("[data-testid=source-filter]")).ToHaveValueAsync(TaskSources.Api);
