@@ -186,7 +186,7 @@ public sealed class FaultTests(FaultFixture fixture)
         var back = clock.Elapsed;
 
         // The API works on it again: a new task's event reaches a stream (the first request may meet a broken pooled connection).
-        var from = await WaitForLogAsync();
+        var from = await WhenTheDatabaseAnswersAsync(LogEndAsync);
         await using var client = new ReconnectingClient(fixture.CreateApiClient(fixture.Osiris.App.CreateHttpClient("api")), from);
         TaskDto? task = null;
         while (task is null)
@@ -210,15 +210,18 @@ public sealed class FaultTests(FaultFixture fixture)
         Report($"{server} killed -9: running again after {back.TotalSeconds:F1} s, and a new task's event reached a stream");
     }
 
-    /// <summary>The log's end, once the database answers again.</summary>
-    private async Task<long> WaitForLogAsync()
+    /// <summary>
+    /// Reads, trying again while the database does not answer: after a restart, this test's own pooled connections are
+    /// broken once.
+    /// </summary>
+    private async Task<T> WhenTheDatabaseAnswersAsync<T>(Func<Task<T>> read)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                return await LogEndAsync();
+                return await read();
             }
             catch (Exception e) when (DbErrors.IsUnavailable(e) && clock.Elapsed < TimeSpan.FromSeconds(30))
             {
@@ -230,15 +233,11 @@ public sealed class FaultTests(FaultFixture fixture)
     [Fact]
     public async Task PostgresAwayForTenSecondsAnswersWebhooksWith503AndARunningTaskGoesOn()
     {
-        fixture.RequireAvailable();
-        OptionalSoftware.Require(File.Exists("/usr/bin/bwrap"), "bubblewrap", "apt-get install -y bubblewrap");
-        var marker = $"pgfault-{Guid.NewGuid():N}";
-        fixture.OpenAI.Script(marker, results => results switch
+        var (_, task) = await StartUntilTheCommandRunsAsync("pgfault", results => results switch
         {
             0 => new Turn(null, [("run_command", new { command = "echo started; sleep 14; echo finished" })]),
             _ => new Turn("Done after the outage."),
         });
-        var task = await StartUntilTheCommandRunsAsync(marker);
 
         await fixture.CommandAsync("postgres", KnownResourceCommands.StopCommand);
         using var webhooks = fixture.Osiris.App.CreateHttpClient("api");
@@ -299,10 +298,7 @@ public sealed class FaultTests(FaultFixture fixture)
     [Fact]
     public async Task AnAgentKilledDuringACommandIsTakenOverWithinTheLeaseAndNoDoneToolCallRunsTwice()
     {
-        fixture.RequireAvailable();
-        OptionalSoftware.Require(File.Exists("/usr/bin/bwrap"), "bubblewrap", "apt-get install -y bubblewrap");
-        var marker = $"agentkill-{Guid.NewGuid():N}";
-        fixture.OpenAI.Script(marker, results => results switch
+        var (marker, task) = await StartUntilTheCommandRunsAsync("agentkill", results => results switch
         {
             0 => new Turn("Writing the counter.", [("write_file", new { path = "count.sh", content = "echo counted-by-the-first-agent >> runs.txt\n" })]),
             1 => new Turn(null, [("run_command", new { command = "sh count.sh; echo started; sleep 8; echo slept" })]),
@@ -310,7 +306,6 @@ public sealed class FaultTests(FaultFixture fixture)
             2 => new Turn("Checking the workspace.", [("read_file", new { path = "runs.txt" })]),
             _ => new Turn("Done."),
         });
-        var task = await StartUntilTheCommandRunsAsync(marker);
 
         string owner;
         await using (var db = fixture.CreateDbContext())
@@ -563,15 +558,11 @@ public sealed class FaultTests(FaultFixture fixture)
     [Fact]
     public async Task McpServersKilledAndStartedDuringACommandGiveTheModelAClearErrorAndTheTaskEnds()
     {
-        fixture.RequireAvailable();
-        OptionalSoftware.Require(File.Exists("/usr/bin/bwrap"), "bubblewrap", "apt-get install -y bubblewrap");
-        var marker = $"mcpfault-{Guid.NewGuid():N}";
-        fixture.OpenAI.Script(marker, results => results switch
+        var (_, task) = await StartUntilTheCommandRunsAsync("mcpfault", results => results switch
         {
             0 => new Turn(null, [("run_command", new { command = "echo started; sleep 10; echo slept" })]),
             _ => new Turn("The tool server went away; reporting instead of repeating."),
         });
-        var task = await StartUntilTheCommandRunsAsync(marker);
 
         // Every MCP server dies at once (kill -9, so no graceful drain lets the command finish), then they start again.
         var clock = Stopwatch.StartNew();
@@ -606,13 +597,20 @@ public sealed class FaultTests(FaultFixture fixture)
         }
     }
 
-    /// <summary>Creates the scripted task and returns once its command has printed "started" (it is running then).</summary>
-    private async Task<TaskDto> StartUntilTheCommandRunsAsync(string marker)
+    /// <summary>
+    /// Scripts a task on the fake OpenAI (its marker: <paramref name="prefix"/> and a fresh id), creates it, and returns
+    /// once its command has printed "started" (it is running then). Commands need the sandbox: bubblewrap.
+    /// </summary>
+    private async Task<(string Marker, TaskDto Task)> StartUntilTheCommandRunsAsync(string prefix, Func<int, Turn> script)
     {
+        fixture.RequireAvailable();
+        OptionalSoftware.Require(File.Exists("/usr/bin/bwrap"), "bubblewrap", "apt-get install -y bubblewrap");
+        var marker = $"{prefix}-{Guid.NewGuid():N}";
+        fixture.OpenAI.Script(marker, script);
         var task = await CreateOnOpenAIAsync($"{marker} task");
         await using var stream = await SseClient.ConnectAsync(fixture.Api, $"?taskId={task.Id}&lastEventId=0");
         await stream.ReadTaskAsync(e => e.Type == "terminal_log" && e.Payload.GetProperty("text").GetString()!.Contains("started"));
-        return task;
+        return (marker, task);
     }
 
     private async Task<TaskDto> CreateOnOpenAIAsync(string title)
@@ -627,18 +625,14 @@ public sealed class FaultTests(FaultFixture fixture)
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            try
+            var task = await WhenTheDatabaseAnswersAsync(async () =>
             {
                 await using var db = fixture.CreateDbContext();
-                var task = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == taskId, Ct);
-                if (!TaskStatuses.IsOpen(task.Status) || clock.Elapsed > timeout)
-                {
-                    return task;
-                }
-            }
-            catch (Exception e) when (DbErrors.IsUnavailable(e) && clock.Elapsed < timeout)
+                return await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == taskId, Ct);
+            });
+            if (!TaskStatuses.IsOpen(task.Status) || clock.Elapsed > timeout)
             {
-                // This test's own pooled connection to the restarted database is broken once.
+                return task;
             }
             await Task.Delay(250, Ct);
         }
