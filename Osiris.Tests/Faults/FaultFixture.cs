@@ -114,15 +114,74 @@ public sealed class FaultFixture() : BackboneFixture("local")
         Assert.True(result.Success, $"{command} {resource}: {result.Message}");
     }
 
-    /// <summary>Waits until every replica of the service runs and is healthy again (after a kill or a restart).</summary>
+    /// <summary>
+    /// The dashboard's Start for a replica that was killed, once the AppHost has seen it exit: a Start pressed while
+    /// the AppHost still counts the dead process as running starts nothing, and the replica stays away.
+    /// </summary>
+    public async Task StartAgainAsync(string replica)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (_states.TryGetValue(replica, out var e) && e.Snapshot.State?.Text == KnownResourceStates.Running)
+        {
+            await Task.Delay(100, timeout.Token);
+        }
+        await CommandAsync(replica, KnownResourceCommands.StartCommand);
+    }
+
+    /// <summary>
+    /// Waits until every replica of the service runs, each answers <c>/alive</c> at its own address, and the service
+    /// is healthy again (after a kill or a restart). Until then a replica's address may be the dead process's.
+    /// </summary>
     public async Task WaitForAllAsync(string service, int replicas = 2)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        while (Processes(service).Count < replicas)
+        while (Processes(service) is var running && (running.Count < replicas || !running.All(p => Directory.Exists($"/proc/{p.Pid}"))
+               || !await AllAnswerAsync(ReplicaClients(service), replicas, timeout.Token)))
         {
             await Task.Delay(200, timeout.Token);
         }
         await Osiris.App.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
+    }
+
+    private static async Task<bool> AllAnswerAsync(IReadOnlyList<HttpClient> clients, int replicas, CancellationToken ct)
+    {
+        try
+        {
+            if (clients.Count < replicas)
+            {
+                return false;
+            }
+            foreach (var client in clients)
+            {
+                try
+                {
+                    using var alive = await client.GetAsync("/alive", ct);
+                    if (!alive.IsSuccessStatusCode)
+                    {
+                        return false;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    /// <summary><see cref="ReplicaClients"/> once every replica answers at its address.</summary>
+    public async Task<IReadOnlyList<HttpClient>> ReplicaClientsAsync(string service)
+    {
+        await WaitForAllAsync(service);
+        return ReplicaClients(service);
     }
 
     public override async ValueTask DisposeAsync()

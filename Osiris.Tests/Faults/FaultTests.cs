@@ -121,7 +121,7 @@ public sealed class FaultTests(FaultFixture fixture)
             {
                 await client.DisposeAsync();
             }
-            await fixture.CommandAsync(apis[0].Name, KnownResourceCommands.StartCommand);
+            await fixture.StartAgainAsync(apis[0].Name);
             await fixture.WaitForAllAsync("api");
         }
     }
@@ -356,7 +356,7 @@ public sealed class FaultTests(FaultFixture fixture)
         }
         finally
         {
-            await fixture.CommandAsync(killed.Name, KnownResourceCommands.StartCommand);
+            await fixture.StartAgainAsync(killed.Name);
             await fixture.WaitForAllAsync("agent");
         }
     }
@@ -366,7 +366,7 @@ public sealed class FaultTests(FaultFixture fixture)
     {
         fixture.RequireAvailable();
         // Tickets are asked for with the API key and redeemed by clients that carry no credential but the ticket.
-        var replicas = fixture.ReplicaClients("api");
+        var replicas = await fixture.ReplicaClientsAsync("api");
         var issuers = fixture.ReplicaClients("api").Select(fixture.CreateApiClient).ToList();
         Assert.Equal(2, replicas.Count);
         try
@@ -405,7 +405,7 @@ public sealed class FaultTests(FaultFixture fixture)
     public async Task AStrangersMessageLimitHoldsAcrossApiReplicas()
     {
         fixture.RequireAvailable();
-        var replicas = fixture.ReplicaClients("api");
+        var replicas = await fixture.ReplicaClientsAsync("api");
         Assert.Equal(2, replicas.Count);
         var original = (await fixture.Api.GetFromJsonAsync<TrustPolicy>("/api/v1/settings/trust", OsirisJson.Options, Ct))!;
         var limited = original with { Levels = original.Levels with { Unknown = original.Levels.Unknown with { MessagesPerMinute = 3 } } };
@@ -507,7 +507,7 @@ public sealed class FaultTests(FaultFixture fixture)
         {
             foreach (var (name, _) in killed)
             {
-                await fixture.CommandAsync(name, KnownResourceCommands.StartCommand);
+                await fixture.StartAgainAsync(name);
             }
             await fixture.WaitForAllAsync("mcpserver");
         }
@@ -573,7 +573,7 @@ public sealed class FaultTests(FaultFixture fixture)
         }
         foreach (var (name, _) in servers)
         {
-            await fixture.CommandAsync(name, KnownResourceCommands.StartCommand);
+            await fixture.StartAgainAsync(name);
         }
         var done = await WaitForEndAsync(task.Id, TimeSpan.FromSeconds(60));
         Assert.Equal(TaskStatuses.Completed, done.Status);
