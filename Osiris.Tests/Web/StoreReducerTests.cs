@@ -154,4 +154,81 @@ public sealed class StoreReducerTests
         store.AddIfMissing(Task());
         Assert.NotNull(store.FindTask(TaskId));
     }
+
+    [Fact]
+    public void TheListKeepsTheMostRecentlyChangedTasksAndEveryTaskWhoseDetailIsLoaded()
+    {
+        var store = new LiveStore(taskCapacity: 10, idleDetails: 2);
+        store.Initialize([], lastEventId: 0);
+        var ids = Enumerable.Range(0, 25).Select(_ => Guid.NewGuid()).ToList();
+        store.Apply(Event(1, EventTypes.TaskCreated, Task() with { Id = ids[0], UpdatedAt = At }, ids[0]));
+        using (store.Watch(ids[0]))
+        {
+            Assert.True(store.TryClaimDetail(ids[0], out _));
+            store.CompleteDetail(Task() with { Id = ids[0] }, []);
+            for (var i = 1; i < ids.Count; i++)
+            {
+                store.Apply(Event(i + 1, EventTypes.TaskCreated, Task() with { Id = ids[i], UpdatedAt = At.AddMinutes(i) }, ids[i]));
+                Assert.InRange(store.Tasks.Count, 1, 10);
+            }
+            Assert.NotNull(store.FindTask(ids[0])); // the oldest, but open
+        }
+        Assert.NotNull(store.FindTask(ids[^1]));
+        Assert.Null(store.FindTask(ids[1]));
+
+        // A dropped task that changes is named, to be fetched into the list again.
+        var unknown = store.Apply(Event(100, EventTypes.TaskUpdate, new TaskUpdatePayload(TaskStatuses.Completed, 3, 0, 0, null, null), ids[1]));
+        Assert.Equal(ids[1], unknown);
+    }
+
+    [Fact]
+    public async Task OfTheTaskViewsNobodyHasOpenOnlyTheMostRecentlyClosedStayLoaded()
+    {
+        var store = new LiveStore(taskCapacity: 100, idleDetails: 2);
+        var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
+        store.Initialize(ids.Select(id => Task() with { Id = id }), lastEventId: 0);
+        var open = store.Watch(ids[0]);
+        Assert.True(store.TryClaimDetail(ids[0], out _));
+        store.CompleteDetail(Task() with { Id = ids[0] }, []);
+        foreach (var id in ids.Skip(1))
+        {
+            using (store.Watch(id))
+            {
+                Assert.True(store.TryClaimDetail(id, out _));
+                Assert.Null(store.Detail(id)); // loading
+                store.CompleteDetail(Task() with { Id = id }, [Message(1, Guid.NewGuid(), text: "hi", final: true)]);
+                Assert.NotNull(store.Detail(id));
+            }
+        }
+        Assert.NotNull(store.Detail(ids[0])); // still open
+        Assert.Null(store.Detail(ids[1]));
+        Assert.Null(store.Detail(ids[2]));
+        Assert.NotNull(store.Detail(ids[3]));
+        Assert.NotNull(store.Detail(ids[4]));
+        Assert.False(store.TryClaimDetail(ids[4], out var kept));
+        Assert.True(await kept);
+        Assert.True(store.TryClaimDetail(ids[1], out _)); // dropped: the next visit loads it again
+
+        open.Dispose();
+        open.Dispose(); // once only
+        Assert.Null(store.Detail(ids[3])); // ids[0] closed last: the two most recently closed are ids[4] and ids[0]
+        Assert.NotNull(store.Detail(ids[0]));
+    }
+
+    [Fact]
+    public async Task AFailedLoadUnderAnOpenViewLetsTheViewTryAgain()
+    {
+        var store = new LiveStore();
+        store.Initialize([Task()], lastEventId: 0);
+        using var view = store.Watch(TaskId);
+        Assert.Null(store.Detail(TaskId)); // watched, not loaded
+        store.Apply(Message(1, Guid.NewGuid(), text: "before the load", final: true));
+        Assert.True(store.TryClaimDetail(TaskId, out var first));
+        store.AbandonDetail(TaskId, new HttpRequestException("the API is away"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => first);
+        Assert.True(store.TryClaimDetail(TaskId, out var second));
+        store.CompleteDetail(Task(), [Message(1, Guid.NewGuid(), text: "from the history", final: true)]);
+        Assert.True(await second);
+        Assert.Equal("from the history", Assert.Single(store.Detail(TaskId)!.Messages).Text);
+    }
 }

@@ -18,7 +18,7 @@ public sealed class EventStreamService(
     : BackgroundService
 {
     /// <summary>The task list read at start is capped; older tasks are fetched when someone opens them.</summary>
-    private const int InitialTasks = 2000;
+    private const int InitialTasks = LiveStore.DefaultTaskCapacity;
 
     /// <summary>Failed attempts in a row after which the indicator says offline rather than reconnecting.</summary>
     private const int OfflineAfter = 2;

@@ -5,16 +5,27 @@ using Osiris.Shared.Contracts;
 namespace Osiris.Web.Live;
 
 /// <summary>
-/// The one state store of this web instance: every task, the details of the tasks someone opened, and the connection.
-/// Fed by <see cref="EventStreamService"/> and <see cref="LiveLoader"/>; it makes no calls itself. Components read
-/// immutable snapshots and re-render on the change events (which fire on the stream's thread, so components marshal
-/// with <c>InvokeAsync</c>).
+/// The one state store of this web instance: the tasks the dashboard lists, the details of the tasks someone opened,
+/// and the connection. Fed by <see cref="EventStreamService"/> and <see cref="LiveLoader"/>; it makes no calls itself.
+/// Components read immutable snapshots and re-render on the change events (which fire on the stream's thread, so
+/// components marshal with <c>InvokeAsync</c>).
 /// </summary>
-public sealed class LiveStore
+/// <remarks>
+/// Its memory is bounded however long the web runs: the list keeps the <paramref name="taskCapacity"/> most recently
+/// changed tasks (an older one still opens by its address, and comes back into the list when it changes), and of the
+/// task views nobody has open the <paramref name="idleDetails"/> most recently closed stay loaded; the others are read
+/// again from the API when someone opens them.
+/// </remarks>
+public sealed class LiveStore(int taskCapacity = LiveStore.DefaultTaskCapacity, int idleDetails = LiveStore.DefaultIdleDetails)
 {
+    /// <summary>As many tasks as the web reads at start.</summary>
+    public const int DefaultTaskCapacity = 2000;
+    public const int DefaultIdleDetails = 32;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, DetailSlot> _details = [];
     private ImmutableDictionary<Guid, TaskDto> _tasks = ImmutableDictionary<Guid, TaskDto>.Empty;
+    private long _closings;
 
     public event Action? TasksChanged;
     public event Action<Guid>? TaskChanged;
@@ -50,7 +61,7 @@ public sealed class LiveStore
     {
         lock (_gate)
         {
-            return _details.TryGetValue(id, out var slot) && slot.Pending is null ? slot.State : null;
+            return _details.TryGetValue(id, out var slot) && slot is { Pending: null, Unclaimed: false } ? slot.State : null;
         }
     }
 
@@ -93,8 +104,9 @@ public sealed class LiveStore
             LastEventId = e.Id;
             var before = _tasks;
             _tasks = TaskListReducer.Apply(_tasks, e, out unknown);
+            TrimTasks();
             tasksChanged = !ReferenceEquals(before, _tasks);
-            if (e.TaskId is Guid id && _details.TryGetValue(id, out var slot))
+            if (e.TaskId is Guid id && _details.TryGetValue(id, out var slot) && !slot.Unclaimed)
             {
                 if (slot.Pending is { } pending)
                 {
@@ -136,7 +148,12 @@ public sealed class LiveStore
             if (_details.TryGetValue(id, out var slot))
             {
                 loaded = slot.Ready.Task;
-                return false;
+                if (!slot.Unclaimed)
+                {
+                    return false;
+                }
+                (slot.Unclaimed, slot.Pending) = (false, []);
+                return true;
             }
             slot = new DetailSlot();
             _details[id] = slot;
@@ -160,6 +177,7 @@ public sealed class LiveStore
                 return; // not claimed, or completed already: nothing waits for this history
             }
             _tasks = _tasks.ContainsKey(task.Id) ? _tasks : _tasks.SetItem(task.Id, task);
+            TrimTasks();
             var detail = TaskDetail.Empty;
             foreach (var e in history.Concat(slot.Pending!.OrderBy(p => p.Id)))
             {
@@ -167,6 +185,11 @@ public sealed class LiveStore
             }
             slot.State = stored is null ? detail : TaskDetailReducer.WithStored(detail, stored);
             slot.Pending = null;
+            if (slot.Viewers == 0)
+            {
+                slot.ClosedAt = ++_closings; // loaded for a view that closed meanwhile
+                EvictIdleDetails();
+            }
         }
         slot.Ready.TrySetResult(true);
         TaskChanged?.Invoke(task.Id);
@@ -183,6 +206,10 @@ public sealed class LiveStore
                 return; // only a load still in progress can be abandoned
             }
             _details.Remove(id);
+            if (slot.Viewers > 0)
+            {
+                _details[id] = new DetailSlot { Pending = null, Unclaimed = true, Viewers = slot.Viewers }; // still watched
+            }
         }
         if (error is null)
         {
@@ -204,6 +231,7 @@ public sealed class LiveStore
                 return;
             }
             _tasks = _tasks.SetItem(task.Id, task);
+            TrimTasks();
         }
         TasksChanged?.Invoke();
     }
@@ -214,9 +242,92 @@ public sealed class LiveStore
         lock (_gate)
         {
             _tasks = _tasks.SetItem(task.Id, task);
+            TrimTasks();
         }
         TasksChanged?.Invoke();
         TaskChanged?.Invoke(task.Id);
+    }
+
+    /// <summary>
+    /// A view of the task is open until the result is disposed: its detail stays loaded and live meanwhile. Taken
+    /// before the history is loaded, so that a detail is never dropped between its load and its first render.
+    /// </summary>
+    public IDisposable Watch(Guid id)
+    {
+        lock (_gate)
+        {
+            if (!_details.TryGetValue(id, out var slot))
+            {
+                slot = new DetailSlot { Pending = null, Unclaimed = true };
+                _details[id] = slot;
+            }
+            slot.Viewers++;
+        }
+        return new Viewer(this, id);
+    }
+
+    private void Unwatch(Guid id)
+    {
+        lock (_gate)
+        {
+            if (!_details.TryGetValue(id, out var slot) || --slot.Viewers > 0)
+            {
+                return;
+            }
+            if (slot.Unclaimed)
+            {
+                _details.Remove(id); // watched, never loaded (the task did not exist, or its load failed)
+                return;
+            }
+            slot.ClosedAt = ++_closings;
+            EvictIdleDetails();
+        }
+    }
+
+    /// <summary>Drops the loaded details nobody views beyond the <c>idleDetails</c> most recently closed. Under the gate.</summary>
+    private void EvictIdleDetails()
+    {
+        var idle = _details.Where(d => d.Value is { Viewers: 0, Pending: null, Unclaimed: false }).ToList();
+        if (idle.Count <= idleDetails)
+        {
+            return;
+        }
+        foreach (var (id, _) in idle.OrderBy(d => d.Value.ClosedAt).Take(idle.Count - idleDetails))
+        {
+            _details.Remove(id);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the list at the <c>taskCapacity</c> most recently changed tasks, and any task whose detail is loaded.
+    /// Trims a tenth below the bound at a time, so that a busy stream does not sort the list on every event. Under the gate.
+    /// </summary>
+    private void TrimTasks()
+    {
+        if (_tasks.Count <= taskCapacity)
+        {
+            return;
+        }
+        var keep = taskCapacity - taskCapacity / 10;
+        var dropped = _tasks.Values
+            .Where(t => !_details.ContainsKey(t.Id))
+            .OrderByDescending(t => t.UpdatedAt)
+            .Skip(keep)
+            .Select(t => t.Id);
+        _tasks = _tasks.RemoveRange(dropped);
+    }
+
+    private sealed class Viewer(LiveStore store, Guid id) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                store.Unwatch(id);
+            }
+        }
     }
 
     private sealed class DetailSlot
@@ -224,5 +335,11 @@ public sealed class LiveStore
         public TaskDetail State { get; set; } = TaskDetail.Empty;
         public List<OsirisEvent>? Pending { get; set; } = [];
         public TaskCompletionSource<bool> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Open views of the task (<see cref="Watch"/>).</summary>
+        public int Viewers { get; set; }
+        /// <summary>Watched, but nobody has claimed its load yet.</summary>
+        public bool Unclaimed { get; set; }
+        /// <summary>When its last view closed (an ever-growing count), to drop the longest closed first.</summary>
+        public long ClosedAt { get; set; }
     }
 }
