@@ -37,9 +37,10 @@ public sealed record BenchmarkOptions(string Scenario, string Mode, int Clients,
     public static int Usage(string error)
     {
         Console.Error.WriteLine(error);
-        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge|checkpoints|soak> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]\n" +
+        Console.Error.WriteLine("usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge|checkpoints|soak|web-store> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]\n" +
             "  delivery: [--floor]; replay: [--events E] (default 100,000); mcp: [--warmup-seconds W] [--warmup N] [--rounds R]; e2e: [--pages K] [--tasks C] [--warmup W] (defaults K=3, C=5, R=2 webhooks/s, S=60, W=10); auth: [--requests N] (default 2,000, 8 callers); checkpoints: [--files N] [--runs R] (defaults 5,000 and 5); " +
-            "soak: [--minutes M] [--clients N] [--dashboards D] [--webhooks W] [--senders S] [--concurrency C] [--api A] [--agents G] (defaults 10, 1,000, 20, 5/s, 50, 5, 2, 2), or --ramp [--step S] (10 s per rate)");
+            "soak: [--minutes M] [--clients N] [--dashboards D] [--webhooks W] [--senders S] [--concurrency C] [--api A] [--agents G] (defaults 10, 1,000, 20, 5/s, 50, 5, 2, 2), or --ramp [--step S] (10 s per rate); " +
+            "web-store: [--tasks T] [--views V] [--messages M] (defaults 50,000, 300, 400)");
         return 2;
     }
 }

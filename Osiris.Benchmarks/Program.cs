@@ -1,6 +1,6 @@
 using Osiris.Benchmarks;
 
-// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge|checkpoints|soak> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
+// Usage: dotnet run -c Release --project Osiris.Benchmarks -- <delivery|webhook|mcp|e2e|replay|auth|knowledge|checkpoints|soak|web-store> [--mode local|embedded] [--clients N] [--rate R] [--seconds S]
 //   delivery: N SSE clients, R events/s for S seconds; webhook: R×S signed posts from N concurrent callers;
 //   replay: N concurrent full replays of a long log (--events);
 //   auth: what credentials cost a request (api-key, session, personal token, sign-in, stream tickets; --requests);
@@ -9,6 +9,7 @@ using Osiris.Benchmarks;
 //   checkpoints: workspace checkpoints of --files files (5,000): first, unchanged, 10 changed, diff, restore, fork (--runs);
 //   soak: 2 API + 2 agent replicas, 1,000 SSE clients, 5 webhooks/s from 50 senders, agents at concurrency 5, for --minutes (10);
 //         --ramp: the highest publish rate with delivery p99 ≤ 50 ms, with 1 and 2 API replicas;
+//   web-store: the dashboard store's memory after --tasks (50,000) tasks and --views (300) opened task views, unbounded and bounded;
 //   mcp: R×S read_file and list_dir calls against OSIRIS (stdio, HTTP) and the reference filesystem server (stdio).
 var options = BenchmarkOptions.Parse(args);
 return options.Scenario switch
@@ -22,5 +23,6 @@ return options.Scenario switch
     "knowledge" => await KnowledgeBenchmark.RunAsync(options),
     "checkpoints" => await CheckpointBenchmark.RunAsync(options),
     "soak" => await SoakBenchmark.RunAsync(options),
+    "web-store" => await WebStoreBenchmark.RunAsync(options),
     _ => BenchmarkOptions.Usage($"Unknown scenario '{options.Scenario}'."),
 };
